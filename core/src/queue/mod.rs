@@ -1,0 +1,1 @@
+//! Bounded async queues (work in progress).
