@@ -13,8 +13,18 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod log;
 pub mod overflow;
 pub mod queue;
-pub mod log;
 
 pub use overflow::Overflow;
+
+pub mod acquisition;
+pub mod event;
+pub mod failure;
+pub mod interceptors;
+pub mod pipeline;
+pub mod time;
+
+pub use failure::{Failure, FailureKind};
+pub use pipeline::{Call, Interceptor, Phase, Pipeline, PipelineError, Unhandled};
