@@ -458,8 +458,8 @@ fn merge_keeps_phase_order_and_runs_the_other_pipelines_interceptors_after() {
 #[test]
 fn too_many_interceptors_is_an_error() {
     // A dynamic pipeline reaches the limit without a 33-link type.
-    use plover_core::pipeline::FnInterceptor;
-    let mut pipeline = Pipeline::<()>::dynamic();
+    use plover_core::pipeline::{DynPipeline, FnInterceptor};
+    let mut pipeline = DynPipeline::<()>::dynamic();
     for _ in 0..MAX_INTERCEPTORS {
         let f = FnInterceptor(async |_: &Call<()>| Ok(()));
         pipeline.add_interceptor(Phase::PROCESS, Box::new(f)).unwrap();

@@ -30,6 +30,9 @@ impl<S, I: Interceptor<S>> DynInterceptor<S> for I {
     }
 }
 
+/// A pipeline whose interceptors are registered at run time.
+pub type DynPipeline<S> = Pipeline<S, DynChain<S>>;
+
 /// A chain of interceptors registered at run time.
 pub struct DynChain<S> {
     interceptors: Vec<Box<dyn DynInterceptor<S>>>,

@@ -18,7 +18,7 @@ use core::marker::PhantomData;
 pub use call::{Call, Proceed};
 pub use chain::{AppendTo, Chain, FnInterceptor, Interceptor, Link};
 #[cfg(feature = "alloc")]
-pub use dynamic::{BoxedIntercept, DynChain, DynInterceptor};
+pub use dynamic::{BoxedIntercept, DynChain, DynInterceptor, DynPipeline};
 pub use phase::{MAX_PHASES, Phase};
 
 use crate::failure::Failure;
