@@ -5,15 +5,12 @@
 use std::sync::{Arc, Mutex};
 
 use futures_lite::future::block_on;
-use plover_core::pipeline::{DynPipeline, FnInterceptor};
+use plover_core::pipeline::{DynInterceptor, DynPipeline, FnInterceptor};
 use plover_core::{Call, Failure, Phase};
 
 type Trace = Arc<Mutex<Vec<String>>>;
 
-fn step(
-    trace: &Trace,
-    name: &'static str,
-) -> Box<FnInterceptor<impl AsyncFn(&Call<u32>) -> Result<(), Failure> + use<>>> {
+fn step(trace: &Trace, name: &'static str) -> Box<dyn DynInterceptor<u32>> {
     let trace = trace.clone();
     Box::new(FnInterceptor(async move |_: &Call<u32>| {
         trace.lock().unwrap().push(name.to_string());
@@ -21,10 +18,7 @@ fn step(
     }))
 }
 
-fn wrapper(
-    trace: &Trace,
-    name: &'static str,
-) -> Box<FnInterceptor<impl AsyncFn(&Call<u32>) -> Result<(), Failure> + use<>>> {
+fn wrapper(trace: &Trace, name: &'static str) -> Box<dyn DynInterceptor<u32>> {
     let trace = trace.clone();
     Box::new(FnInterceptor(async move |call: &Call<u32>| {
         trace.lock().unwrap().push(format!("{name} before"));

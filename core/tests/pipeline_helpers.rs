@@ -242,7 +242,7 @@ fn flaky_pipeline<'a>(
     attempts_made: &'a AtomicU32,
     failures_before_success: u32,
     kind: FailureKind,
-) -> impl Fn(Reading) -> Result<Reading, plover_core::Unhandled<Reading>> + 'a {
+) -> impl Fn(Reading) -> Reading + 'a {
     let policy = RetryPolicy {
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(25),
@@ -265,14 +265,14 @@ fn flaky_pipeline<'a>(
         .unwrap()
         .intercept_fn(Phase::FALLBACK, fallback_recorder(seen))
         .unwrap();
-    move |event| block_on(pipeline.execute(event))
+    move |event| block_on(pipeline.execute(event)).expect("monitoring recovers every failure")
 }
 
 #[test]
 fn retry_succeeds_after_transient_failures() {
     let (timer, seen, attempts) = (RecordingTimer::default(), Seen::default(), AtomicU32::new(0));
     let run = flaky_pipeline(&timer, &seen, &attempts, 2, FailureKind::Transient);
-    let event = run(Event::new(1)).unwrap();
+    let event = run(Event::new(1));
     assert!(!event.is_failed());
     assert_eq!(attempts.load(Ordering::Relaxed), 3);
     assert_eq!(*timer.0.lock().unwrap(), [Duration::from_millis(10), Duration::from_millis(20)]);
@@ -283,7 +283,7 @@ fn retry_succeeds_after_transient_failures() {
 fn retry_gives_up_after_the_last_attempt_and_fallback_sees_the_error() {
     let (timer, seen, attempts) = (RecordingTimer::default(), Seen::default(), AtomicU32::new(0));
     let run = flaky_pipeline(&timer, &seen, &attempts, 10, FailureKind::Transient);
-    let event = run(Event::new(1)).unwrap();
+    let event = run(Event::new(1));
     assert_eq!(attempts.load(Ordering::Relaxed), 4);
     assert_eq!(
         *timer.0.lock().unwrap(),
@@ -298,7 +298,7 @@ fn retry_gives_up_after_the_last_attempt_and_fallback_sees_the_error() {
 fn retry_does_not_retry_a_failure_of_a_kind_it_was_not_told_to() {
     let (timer, seen, attempts) = (RecordingTimer::default(), Seen::default(), AtomicU32::new(0));
     let run = flaky_pipeline(&timer, &seen, &attempts, 10, FailureKind::Processing);
-    let event = run(Event::new(1)).unwrap();
+    let event = run(Event::new(1));
     assert_eq!(attempts.load(Ordering::Relaxed), 1);
     assert!(timer.0.lock().unwrap().is_empty());
     assert_eq!(event.failure(), Some(&Failure::processing("attempt 1")));

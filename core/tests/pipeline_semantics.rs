@@ -18,6 +18,12 @@ impl Trace {
         self.0.lock().unwrap().push(step.into());
     }
 
+    /// Records `step` and lets execution go on.
+    fn ok(&self, step: &str) -> Result<(), Failure> {
+        self.push(step);
+        Ok(())
+    }
+
     fn take(&self) -> Vec<String> {
         std::mem::take(&mut self.0.lock().unwrap())
     }
@@ -28,17 +34,17 @@ fn interceptors_run_in_phase_order_then_registration_order() {
     let trace = Trace::default();
     let t = &trace;
     let pipeline = Pipeline::<()>::new()
-        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| Ok(t.push("fallback")))
+        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| t.ok("fallback"))
         .unwrap()
-        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| Ok(t.push("process 1")))
+        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| t.ok("process 1"))
         .unwrap()
-        .intercept_fn(Phase::ACQUIRE, async |_: &Call<()>| Ok(t.push("acquire")))
+        .intercept_fn(Phase::ACQUIRE, async |_: &Call<()>| t.ok("acquire"))
         .unwrap()
-        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| Ok(t.push("process 2")))
+        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| t.ok("process 2"))
         .unwrap()
-        .intercept_fn(Phase::FEATURES, async |_: &Call<()>| Ok(t.push("features")))
+        .intercept_fn(Phase::FEATURES, async |_: &Call<()>| t.ok("features"))
         .unwrap()
-        .intercept_fn(Phase::MONITORING, async |_: &Call<()>| Ok(t.push("monitoring")))
+        .intercept_fn(Phase::MONITORING, async |_: &Call<()>| t.ok("monitoring"))
         .unwrap();
 
     block_on(pipeline.execute(())).unwrap();
@@ -67,9 +73,9 @@ fn proceed_runs_downstream_inside_the_interceptor() {
             Ok(())
         })
         .unwrap()
-        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| Ok(t.push("process")))
+        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| t.ok("process"))
         .unwrap()
-        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| Ok(t.push("fallback")))
+        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| t.ok("fallback"))
         .unwrap();
 
     block_on(pipeline.execute(())).unwrap();
@@ -84,11 +90,11 @@ fn returning_without_proceed_continues_with_the_next_interceptor() {
     let trace = Trace::default();
     let t = &trace;
     let pipeline = Pipeline::<()>::new()
-        .intercept_fn(Phase::FEATURES, async |_: &Call<()>| Ok(t.push("no proceed")))
+        .intercept_fn(Phase::FEATURES, async |_: &Call<()>| t.ok("no proceed"))
         .unwrap()
-        .intercept_fn(Phase::FEATURES, async |_: &Call<()>| Ok(t.push("next")))
+        .intercept_fn(Phase::FEATURES, async |_: &Call<()>| t.ok("next"))
         .unwrap()
-        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| Ok(t.push("fallback")))
+        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| t.ok("fallback"))
         .unwrap();
 
     block_on(pipeline.execute(())).unwrap();
@@ -135,11 +141,11 @@ fn finish_skips_the_rest_and_fallback_but_enclosing_interceptors_complete() {
             Ok(())
         })
         .unwrap()
-        .intercept_fn(Phase::FEATURES, async |_: &Call<()>| Ok(t.push("features 2")))
+        .intercept_fn(Phase::FEATURES, async |_: &Call<()>| t.ok("features 2"))
         .unwrap()
-        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| Ok(t.push("process")))
+        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| t.ok("process"))
         .unwrap()
-        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| Ok(t.push("fallback")))
+        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| t.ok("fallback"))
         .unwrap();
 
     block_on(pipeline.execute(())).unwrap();
@@ -188,7 +194,7 @@ fn failure_travels_outward_and_hands_the_subject_back() {
             Err(Failure::processing("boom"))
         })
         .unwrap()
-        .intercept_fn(Phase::FALLBACK, async |_: &Call<u32>| Ok(t.push("fallback")))
+        .intercept_fn(Phase::FALLBACK, async |_: &Call<u32>| t.ok("fallback"))
         .unwrap();
 
     let result = block_on(pipeline.execute(0));
@@ -220,9 +226,9 @@ fn recovery_resumes_after_the_failed_interceptor_which_is_not_rerun() {
             Err(Failure::processing("process failed"))
         })
         .unwrap()
-        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| Ok(t.push("process 2")))
+        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| t.ok("process 2"))
         .unwrap()
-        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| Ok(t.push("fallback")))
+        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| t.ok("fallback"))
         .unwrap();
 
     block_on(pipeline.execute(())).unwrap();
@@ -257,7 +263,7 @@ fn an_interceptor_may_proceed_again_after_recovering() {
         .unwrap()
         .intercept_fn(Phase::PROCESS, async |_: &Call<()>| Err(Failure::processing("x")))
         .unwrap()
-        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| Ok(t.push("fallback")))
+        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| t.ok("fallback"))
         .unwrap();
 
     block_on(pipeline.execute(())).unwrap();
@@ -325,7 +331,7 @@ fn cancellation_is_never_a_failure() {
             Ok(())
         })
         .unwrap()
-        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| Ok(t.push("fallback")))
+        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| t.ok("fallback"))
         .unwrap();
 
     let mut execution = Box::pin(pipeline.execute(()));
@@ -374,15 +380,15 @@ fn custom_phases_run_where_they_were_inserted() {
     pipeline.insert_phase_before(Phase::new("Audit"), Phase::new("Normalize")).unwrap();
     pipeline.add_phase(Phase::new("Archive")).unwrap();
     let pipeline = pipeline
-        .intercept_fn(Phase::new("Archive"), async |_: &Call<()>| Ok(t.push("archive")))
+        .intercept_fn(Phase::new("Archive"), async |_: &Call<()>| t.ok("archive"))
         .unwrap()
-        .intercept_fn(Phase::new("Audit"), async |_: &Call<()>| Ok(t.push("audit")))
+        .intercept_fn(Phase::new("Audit"), async |_: &Call<()>| t.ok("audit"))
         .unwrap()
-        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| Ok(t.push("process")))
+        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| t.ok("process"))
         .unwrap()
-        .intercept_fn(Phase::new("Normalize"), async |_: &Call<()>| Ok(t.push("normalize")))
+        .intercept_fn(Phase::new("Normalize"), async |_: &Call<()>| t.ok("normalize"))
         .unwrap()
-        .intercept_fn(Phase::SETUP, async |_: &Call<()>| Ok(t.push("setup")))
+        .intercept_fn(Phase::SETUP, async |_: &Call<()>| t.ok("setup"))
         .unwrap();
 
     let phases: Vec<_> = pipeline.phases().map(|p| p.name()).collect();
@@ -410,10 +416,9 @@ fn phases_added_after_interceptors_still_order_them() {
     let mut pipeline = Pipeline::<()>::without_phases();
     pipeline.add_phase(Phase::new("B")).unwrap();
     let mut pipeline =
-        pipeline.intercept_fn(Phase::new("B"), async |_: &Call<()>| Ok(t.push("b"))).unwrap();
+        pipeline.intercept_fn(Phase::new("B"), async |_: &Call<()>| t.ok("b")).unwrap();
     pipeline.insert_phase_before(Phase::new("B"), Phase::new("A")).unwrap();
-    let pipeline =
-        pipeline.intercept_fn(Phase::new("A"), async |_: &Call<()>| Ok(t.push("a"))).unwrap();
+    let pipeline = pipeline.intercept_fn(Phase::new("A"), async |_: &Call<()>| t.ok("a")).unwrap();
     block_on(pipeline.execute(())).unwrap();
     assert_eq!(trace.take(), ["a", "b"]);
 }
@@ -425,19 +430,19 @@ fn merge_keeps_phase_order_and_runs_the_other_pipelines_interceptors_after() {
     let mut left = Pipeline::<()>::new();
     left.insert_phase_after(Phase::FEATURES, Phase::new("Left")).unwrap();
     let left = left
-        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| Ok(t.push("left process")))
+        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| t.ok("left process"))
         .unwrap()
-        .intercept_fn(Phase::new("Left"), async |_: &Call<()>| Ok(t.push("left phase")))
+        .intercept_fn(Phase::new("Left"), async |_: &Call<()>| t.ok("left phase"))
         .unwrap();
 
     let mut right = Pipeline::<()>::new();
     right.insert_phase_before(Phase::PROCESS, Phase::new("Right")).unwrap();
     let right = right
-        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| Ok(t.push("right process")))
+        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| t.ok("right process"))
         .unwrap()
-        .intercept_fn(Phase::new("Right"), async |_: &Call<()>| Ok(t.push("right phase")))
+        .intercept_fn(Phase::new("Right"), async |_: &Call<()>| t.ok("right phase"))
         .unwrap()
-        .intercept_fn(Phase::ACQUIRE, async |_: &Call<()>| Ok(t.push("right acquire")))
+        .intercept_fn(Phase::ACQUIRE, async |_: &Call<()>| t.ok("right acquire"))
         .unwrap();
 
     let merged = left.merge(right).unwrap();

@@ -14,8 +14,8 @@
 //! level goes on from the shared cursor, i.e. right after the interceptor that failed.
 
 use core::future::{Future, poll_fn};
-use core::pin::pin;
-use core::task::Poll;
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll};
 
 use super::call::Call;
 use crate::failure::Failure;
@@ -134,22 +134,21 @@ impl<S> Chain<S> for () {
 }
 
 impl<S, P: Chain<S>, I: Interceptor<S>> Chain<S> for Link<P, I> {
+    #[inline]
     fn len(&self) -> usize {
         self.0.len() + 1
     }
 
+    #[inline]
     fn intercept_at<'a>(
         &'a self,
         index: usize,
         call: &'a Call<S>,
     ) -> impl Future<Output = Result<(), Failure>> {
-        let prefix = self.0.len();
-        async move {
-            if index == prefix {
-                self.1.intercept(call).await
-            } else {
-                self.0.intercept_at(index, call).await
-            }
+        if index == self.0.len() {
+            Either::Head { future: self.1.intercept(call) }
+        } else {
+            Either::Tail { future: self.0.intercept_at(index, call) }
         }
     }
 
@@ -160,6 +159,30 @@ impl<S, P: Chain<S>, I: Interceptor<S>> Chain<S> for Link<P, I> {
         call: &'a Call<S>,
     ) -> impl Future<Output = Result<(), Failure>> {
         run_level(root, order, call, move || self.0.drive(root, order, call))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of one interceptor of a [`Link`]: the link's own, or one further down.
+    ///
+    /// A plain enum rather than an `async` block: dispatching to the `i`-th interceptor then
+    /// costs one branch per link, not one state machine per link.
+    #[project = EitherProj]
+    enum Either<H, T> {
+        Head { #[pin] future: H },
+        Tail { #[pin] future: T },
+    }
+}
+
+impl<H: Future, T: Future<Output = H::Output>> Future for Either<H, T> {
+    type Output = H::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            EitherProj::Head { future } => future.poll(cx),
+            EitherProj::Tail { future } => future.poll(cx),
+        }
     }
 }
 
@@ -188,6 +211,17 @@ impl<P, Q: AppendTo<P>, I> AppendTo<P> for Link<Q, I> {
     }
 }
 
+/// What polling an interceptor once led to.
+#[derive(Clone, Copy)]
+enum Step {
+    /// It returned `Ok`.
+    Done,
+    /// It returned `Err`.
+    Failed,
+    /// It waits in `proceed` for downstream to run.
+    Proceed,
+}
+
 /// One level of the driver: starts interceptors in execution order until none is left or the
 /// call is finished; runs `deeper` whenever the current one waits in `proceed`.
 pub(crate) async fn run_level<S, R, D, F>(
@@ -207,19 +241,28 @@ where
         };
         let mut interceptor = pin!(root.intercept_at(usize::from(index), call));
         loop {
+            // The poll yields a one-byte step; a failure is parked in `failed` so that the
+            // common path never moves a whole `Failure` around.
+            let mut failed = None;
             let step = poll_fn(|cx| {
                 call.clear_proceed_request();
                 match interceptor.as_mut().poll(cx) {
-                    Poll::Ready(result) => Poll::Ready(Some(result)),
-                    Poll::Pending if call.take_proceed_request() => Poll::Ready(None),
+                    Poll::Ready(Ok(())) => Poll::Ready(Step::Done),
+                    Poll::Ready(Err(failure)) => {
+                        failed = Some(failure);
+                        Poll::Ready(Step::Failed)
+                    }
+                    Poll::Pending if call.take_proceed_request() => Poll::Ready(Step::Proceed),
                     Poll::Pending => Poll::Pending,
                 }
             })
             .await;
             match step {
-                Some(Ok(())) => break,
-                Some(Err(failure)) => return Err(failure),
-                None => {
+                Step::Done => break,
+                Step::Failed => {
+                    return Err(failed.unwrap_or_else(|| Failure::internal("failure lost")));
+                }
+                Step::Proceed => {
                     let downstream = deeper().await;
                     call.deliver(downstream);
                 }
