@@ -1,0 +1,3 @@
+//! Queue benchmarks (work in progress): see `docs/benchmarks-queue.md`.
+
+fn main() {}
