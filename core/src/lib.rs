@@ -15,6 +15,7 @@ extern crate std;
 
 pub mod overflow;
 pub mod queue;
+pub mod stage;
 pub mod log;
 
 pub use overflow::Overflow;
