@@ -290,6 +290,30 @@ fn overflow_policies(c: &mut Criterion) {
         })
     });
 
+    group.bench_function("block_try_push_try_pop", |b| {
+        b.iter_custom(|iters| {
+            repeat(iters, || {
+                let queue: Queue<NoopRawMutex, u64, CAPACITY> = Queue::new(Overflow::Block);
+                for i in 0..ITEMS {
+                    let _ = queue.try_push(black_box(i));
+                    black_box(queue.try_pop().ok());
+                }
+            })
+        })
+    });
+
+    group.bench_function("embassy_try_send_try_receive", |b| {
+        b.iter_custom(|iters| {
+            repeat(iters, || {
+                let channel: Channel<NoopRawMutex, u64, CAPACITY> = Channel::new();
+                for i in 0..ITEMS {
+                    let _ = channel.try_send(black_box(i));
+                    black_box(channel.try_receive().ok());
+                }
+            })
+        })
+    });
+
     group.bench_function("drop_oldest_full", |b| {
         b.iter_custom(|iters| {
             repeat(iters, || {

@@ -10,8 +10,9 @@ use heapless::Vec;
 
 /// How many distinct tasks one side of a queue (or a stage control) remembers at once.
 ///
-/// A task beyond this number is still served, at a cost: registering it wakes every task already
-/// in the set, which then re-register when polled (spurious wake-ups, never lost ones).
+/// A task beyond this number is still served, at a cost: registering it pushes out (and wakes)
+/// the longest-registered task, which re-registers when polled (spurious wake-ups, never lost
+/// ones).
 pub(crate) const WAITER_SLOTS: usize = 8;
 
 /// The wakers of the tasks waiting for one condition ("room", "an item", "stop requested").
@@ -31,21 +32,28 @@ impl Waiters {
         self.wakers.is_empty()
     }
 
-    /// Remembers `waker`. If the set is full, the wakers it held are returned for the caller to
-    /// wake once it has released its lock; their tasks will poll again and re-register.
-    pub(crate) fn register(&mut self, waker: &Waker) -> Option<Waiters> {
+    /// Remembers `waker`. If the set is full, the longest-registered waker is pushed out and
+    /// returned for the caller to wake once it has released its lock; its task will poll again
+    /// and re-register (a spurious wake-up, not a lost one).
+    #[inline]
+    pub(crate) fn register(&mut self, waker: &Waker) -> Option<Waker> {
         if self.wakers.iter().any(|known| known.will_wake(waker)) {
             return None;
         }
 
-        let displaced = if self.wakers.is_full() { Some(self.take()) } else { None };
-
-        // The set has room here: either it was not full or `take` just emptied it. A failed push
-        // (possible only if `WAITER_SLOTS` were 0) falls back to waking at once.
-        if self.wakers.push(waker.clone()).is_err() {
-            waker.wake_by_ref();
+        let displaced = if self.wakers.is_full() { Some(self.wakers.remove(0)) } else { None };
+        match self.wakers.push(waker.clone()) {
+            Ok(()) => displaced,
+            // Only possible if `WAITER_SLOTS` were 0: then wake the newcomer at once instead.
+            Err(newcomer) => Some(newcomer),
         }
-        displaced
+    }
+
+    /// Takes one waker out of the set, if any: the common case of a single waiter needs no
+    /// more than this.
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Option<Waker> {
+        self.wakers.pop()
     }
 
     /// Empties the set and returns what it held, to be woken outside the lock.
@@ -61,9 +69,18 @@ impl Waiters {
     }
 }
 
-/// Wakes the optional set; a shorthand for the queue's "take under the lock, wake after" steps.
+/// Wakes the optional set; a shorthand for the "take under the lock, wake after" steps.
+#[inline]
 pub(crate) fn wake(waiters: Option<Waiters>) {
     if let Some(waiters) = waiters {
         waiters.wake_all();
+    }
+}
+
+/// Wakes the optional waker pushed out of a full set.
+#[inline]
+pub(crate) fn wake_one(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        waker.wake();
     }
 }

@@ -10,7 +10,7 @@ use core::task::Poll;
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 
-use crate::queue::waiters::{Waiters, wake};
+use crate::queue::waiters::{Waiters, wake, wake_one};
 
 /// Where a stage is in its life. Phases only move forward.
 ///
@@ -93,7 +93,7 @@ impl<M: RawMutex> Control<M> {
                     if now >= phase { None } else { state.waiters.register(cx.waker()) };
                 (now, displaced)
             });
-            wake(displaced);
+            wake_one(displaced);
             if now >= phase { Poll::Ready(()) } else { Poll::Pending }
         })
         .await
