@@ -284,35 +284,9 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
 
             let pushed = match state.items.push_back(item) {
                 Ok(()) => Pushed::Admitted,
-                Err(item) => match self.policy {
-                    Overflow::Block => {
-                        if let Some((waker, first_wait)) = waiter {
-                            if first_wait {
-                                state.metrics.producer_waits += 1;
-                            }
-                            displaced = state.senders.register(waker);
-                        }
-                        return Step::Full(item);
-                    }
-                    Overflow::DropNewest => {
-                        state.metrics.refused += 1;
-                        return Step::Done(Pushed::Refused(item));
-                    }
-                    Overflow::DropOldest => match state.items.pop_front() {
-                        // The front slot was just freed, so the append succeeds; were it ever
-                        // to fail, both items stay accounted for (the old one goes back).
-                        Some(oldest) => match state.items.push_back(item) {
-                            Ok(()) => {
-                                state.metrics.evicted += 1;
-                                Pushed::Evicted(oldest)
-                            }
-                            Err(item) => {
-                                let _ = state.items.push_front(oldest);
-                                return Step::Full(item);
-                            }
-                        },
-                        None => return Step::Full(item),
-                    },
+                Err(item) => match self.overflow(&mut state, item, waiter, &mut displaced) {
+                    Ok(pushed) => pushed,
+                    Err(step) => return step,
                 },
             };
 
@@ -331,6 +305,49 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
             self.wake_rest(Side::Receivers);
         }
         step
+    }
+
+    /// The policy's decision on a full queue, kept out of line so that the common path of
+    /// `push_step` stays small. `Ok` means the item was admitted (possibly evicting one);
+    /// `Err` is the step to return as is.
+    #[inline(never)]
+    fn overflow(
+        &self,
+        state: &mut State<T, N>,
+        item: T,
+        waiter: Option<(&Waker, bool)>,
+        displaced: &mut Option<Waker>,
+    ) -> Result<Pushed<T>, Step<T>> {
+        match self.policy {
+            Overflow::Block => {
+                if let Some((waker, first_wait)) = waiter {
+                    if first_wait {
+                        state.metrics.producer_waits += 1;
+                    }
+                    *displaced = state.senders.register(waker);
+                }
+                Err(Step::Full(item))
+            }
+            Overflow::DropNewest => {
+                state.metrics.refused += 1;
+                Err(Step::Done(Pushed::Refused(item)))
+            }
+            Overflow::DropOldest => match state.items.pop_front() {
+                // The front slot was just freed, so the append succeeds; were it ever to fail,
+                // both items stay accounted for (the old one goes back).
+                Some(oldest) => match state.items.push_back(item) {
+                    Ok(()) => {
+                        state.metrics.evicted += 1;
+                        Ok(Pushed::Evicted(oldest))
+                    }
+                    Err(item) => {
+                        let _ = state.items.push_front(oldest);
+                        Err(Step::Full(item))
+                    }
+                },
+                None => Err(Step::Full(item)),
+            },
+        }
     }
 
     /// One pop step under the lock; with a waker, an empty open queue registers it.
