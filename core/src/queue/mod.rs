@@ -62,7 +62,7 @@ pub use metrics::Metrics;
 pub use stream::{QueueSink, QueueStream, SinkError};
 
 use crate::Overflow;
-use waiters::{Waiters, wake_one};
+use waiters::Waiters;
 
 /// A fixed-capacity async queue of `T`, holding at most `N` items, guarded by a raw mutex `M`.
 ///
@@ -264,29 +264,27 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
         self.state.lock(|cell| cell.borrow().metrics)
     }
 
-    // The three steps below keep the lock's closure small and its result tiny. A step takes at
-    // most one waker out (`woken`) and says whether more are waiting (`more`); only then does
-    // the cold path `wake_rest` take the whole set. Moving a whole (usually empty) waiter set
-    // out of the closure on every call had tripled the cost per item (measured with perf).
+    // The three steps below keep the lock's closure small and return what is left to do as a
+    // small `After`: nothing (the common case), the one waiter to wake, or "several waiters"
+    // for the cold path `wake_other`. Moving whole waiter sets out of the closure, or writing
+    // an `Option<Waker>` through a captured reference, on every call had doubled or tripled
+    // the cost per item (measured with perf and the `overflow` benchmarks).
 
     /// One push step under the lock. With a waker, a `Block` push on a full queue registers it
     /// (and `first_wait` decides whether that counts as a new producer wait).
     #[inline]
     pub(crate) fn push_step(&self, item: T, waiter: Option<(&Waker, bool)>) -> Step<T> {
-        let mut woken = None;
-        let mut more = false;
-        let mut displaced = None;
-        let step = self.state.lock(|cell| {
+        let (step, after) = self.state.lock(|cell| {
             let mut state = cell.borrow_mut();
             if state.closed {
-                return Step::Closed(item);
+                return (Step::Closed(item), After::Nothing);
             }
 
             let pushed = match state.items.push_back(item) {
                 Ok(()) => Pushed::Admitted,
-                Err(item) => match self.overflow(&mut state, item, waiter, &mut displaced) {
+                Err(item) => match self.overflow(&mut state, item, waiter) {
                     Ok(pushed) => pushed,
-                    Err(step) => return step,
+                    Err(stop) => return stop,
                 },
             };
 
@@ -295,15 +293,9 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
             if len > state.metrics.high_water {
                 state.metrics.high_water = len;
             }
-            woken = state.receivers.pop();
-            more = !state.receivers.is_empty();
-            Step::Done(pushed)
+            (Step::Done(pushed), After::changed(&mut state.receivers))
         });
-        wake_one(woken);
-        wake_one(displaced);
-        if more {
-            self.wake_rest(Side::Receivers);
-        }
+        self.finish(after, Side::Receivers);
         step
     }
 
@@ -316,21 +308,23 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
         state: &mut State<T, N>,
         item: T,
         waiter: Option<(&Waker, bool)>,
-        displaced: &mut Option<Waker>,
-    ) -> Result<Pushed<T>, Step<T>> {
+    ) -> Result<Pushed<T>, (Step<T>, After)> {
         match self.policy {
             Overflow::Block => {
+                let mut after = After::Nothing;
                 if let Some((waker, first_wait)) = waiter {
                     if first_wait {
                         state.metrics.producer_waits += 1;
                     }
-                    *displaced = state.senders.register(waker);
+                    if let Some(displaced) = state.senders.register(waker) {
+                        after = After::Wake(displaced);
+                    }
                 }
-                Err(Step::Full(item))
+                Err((Step::Full(item), after))
             }
             Overflow::DropNewest => {
                 state.metrics.refused += 1;
-                Err(Step::Done(Pushed::Refused(item)))
+                Err((Step::Done(Pushed::Refused(item)), After::Nothing))
             }
             Overflow::DropOldest => match state.items.pop_front() {
                 // The front slot was just freed, so the append succeeds; were it ever to fail,
@@ -342,10 +336,10 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
                     }
                     Err(item) => {
                         let _ = state.items.push_front(oldest);
-                        Err(Step::Full(item))
+                        Err((Step::Full(item), After::Nothing))
                     }
                 },
-                None => Err(Step::Full(item)),
+                None => Err((Step::Full(item), After::Nothing)),
             },
         }
     }
@@ -353,32 +347,21 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
     /// One pop step under the lock; with a waker, an empty open queue registers it.
     #[inline]
     pub(crate) fn pop_step(&self, waiter: Option<&Waker>) -> Result<T, TryPopError> {
-        let mut woken = None;
-        let mut more = false;
-        let mut displaced = None;
-        let result = self.state.lock(|cell| {
+        let (result, after) = self.state.lock(|cell| {
             let mut state = cell.borrow_mut();
             match state.items.pop_front() {
                 Some(item) => {
                     state.metrics.popped += 1;
-                    woken = state.senders.pop();
-                    more = !state.senders.is_empty();
-                    Ok(item)
+                    (Ok(item), After::changed(&mut state.senders))
                 }
-                None if state.closed => Err(TryPopError::Closed),
+                None if state.closed => (Err(TryPopError::Closed), After::Nothing),
                 None => {
-                    if let Some(waker) = waiter {
-                        displaced = state.receivers.register(waker);
-                    }
-                    Err(TryPopError::Empty)
+                    let displaced = waiter.and_then(|waker| state.receivers.register(waker));
+                    (Err(TryPopError::Empty), After::displaced(displaced))
                 }
             }
         });
-        wake_one(woken);
-        wake_one(displaced);
-        if more {
-            self.wake_rest(Side::Senders);
-        }
+        self.finish(after, Side::Senders);
         result
     }
 
@@ -390,10 +373,7 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
         out: &mut heapless::Vec<T, K>,
         waiter: Option<&Waker>,
     ) -> Option<usize> {
-        let mut woken = None;
-        let mut more = false;
-        let mut displaced = None;
-        let moved = self.state.lock(|cell| {
+        let (moved, after) = self.state.lock(|cell| {
             let mut state = cell.borrow_mut();
             let mut moved = 0;
             while !out.is_full() {
@@ -409,42 +389,69 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
 
             if moved > 0 {
                 state.metrics.popped += moved as u64;
-                woken = state.senders.pop();
-                more = !state.senders.is_empty();
-                Some(moved)
+                (Some(moved), After::changed(&mut state.senders))
             } else if out.is_full() || state.closed {
-                Some(0)
+                (Some(0), After::Nothing)
             } else {
-                if let Some(waker) = waiter {
-                    displaced = state.receivers.register(waker);
-                }
-                None
+                let displaced = waiter.and_then(|waker| state.receivers.register(waker));
+                (None, After::displaced(displaced))
             }
         });
-        wake_one(woken);
-        wake_one(displaced);
-        if more {
-            self.wake_rest(Side::Senders);
-        }
+        self.finish(after, Side::Senders);
         moved
     }
-}
 
-impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
-    /// Wakes every waiter left on one side after a step woke the first: the rare case of
-    /// several tasks waiting at once. Tasks that registered since that step are woken too
-    /// (spuriously), which is harmless.
+    /// Does what a step left to do once the lock is released.
+    #[inline]
+    fn finish(&self, after: After, other: Side) {
+        match after {
+            After::Nothing => {}
+            After::WakeOther => self.wake_other(other),
+            After::Wake(waker) => waker.wake(),
+        }
+    }
+
+    /// Takes every waiter of one side under the lock and wakes them after it. Tasks that
+    /// registered since the step that called for this are woken too (spuriously), which is
+    /// harmless.
     #[cold]
     #[inline(never)]
-    fn wake_rest(&self, side: Side) {
-        let rest = self.state.lock(|cell| {
+    fn wake_other(&self, side: Side) {
+        let waiters = self.state.lock(|cell| {
             let mut state = cell.borrow_mut();
             match side {
                 Side::Senders => state.senders.take(),
                 Side::Receivers => state.receivers.take(),
             }
         });
-        rest.wake_all();
+        waiters.wake_all();
+    }
+}
+
+/// What a step leaves to do after the lock is released.
+enum After {
+    Nothing,
+    /// Wake this one task: the only waiter of the other side, or one pushed out of a full set
+    /// (which then registers again).
+    Wake(Waker),
+    /// The other side has several waiters: take and wake them all.
+    WakeOther,
+}
+
+impl After {
+    /// After a change that the waiters in `set` wait for: take the single waiter at once (the
+    /// common case), or leave several to the cold path.
+    #[inline]
+    fn changed(set: &mut Waiters) -> After {
+        match set.len() {
+            0 => After::Nothing,
+            1 => set.take_last().map_or(After::Nothing, After::Wake),
+            _ => After::WakeOther,
+        }
+    }
+
+    fn displaced(waker: Option<Waker>) -> After {
+        waker.map_or(After::Nothing, After::Wake)
     }
 }
 

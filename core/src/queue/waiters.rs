@@ -27,11 +27,6 @@ impl Waiters {
         Waiters { wakers: Vec::new() }
     }
 
-    /// Whether no task is waiting.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.wakers.is_empty()
-    }
-
     /// Remembers `waker`. If the set is full, the longest-registered waker is pushed out and
     /// returned for the caller to wake once it has released its lock; its task will poll again
     /// and re-register (a spurious wake-up, not a lost one).
@@ -49,10 +44,15 @@ impl Waiters {
         }
     }
 
-    /// Takes one waker out of the set, if any: the common case of a single waiter needs no
-    /// more than this.
+    /// How many tasks are waiting.
     #[inline]
-    pub(crate) fn pop(&mut self) -> Option<Waker> {
+    pub(crate) fn len(&self) -> usize {
+        self.wakers.len()
+    }
+
+    /// Takes the most recently registered waker out, if any.
+    #[inline]
+    pub(crate) fn take_last(&mut self) -> Option<Waker> {
         self.wakers.pop()
     }
 
