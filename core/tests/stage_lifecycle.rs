@@ -225,7 +225,7 @@ fn several_workers_handle_every_item_exactly_once() {
     let (input, output): (Q<u32, 8>, Q<u32, 256>) =
         (Queue::new(Overflow::Block), Queue::new(Overflow::Block));
     let handler = FnHandler(|x: u32| async move {
-        if x % 3 == 0 {
+        if x.is_multiple_of(3) {
             yield_now().await; // uneven handling times let workers overtake each other
         }
         x

@@ -34,7 +34,7 @@
 //! change wakes *all* waiters of that side, not one: a woken task whose future is then dropped
 //! (cancelled) cannot swallow the wake-up meant for another, because that other was woken too.
 //! The price is a thundering herd when many tasks wait on one side; with one producer and one
-//! consumer it costs nothing. A waiter set holds [`WAITER_SLOTS`](waiters::WAITER_SLOTS) wakers;
+//! consumer it costs nothing. A waiter set holds 8 wakers (`WAITER_SLOTS`);
 //! registering one more pushes out and wakes the oldest (a spurious wake-up, never a lost one).
 //!
 //! The drop decision of `DropOldest` and `DropNewest` looks only at the ring's real length; a
