@@ -129,7 +129,9 @@ fn a_blocked_push_waits_is_counted_once_and_completes_after_a_pop() {
     assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
 
     assert_eq!(queue.try_pop(), Ok(1));
-    assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "the pop woke the waiting producer");
+    // At least once: `Waker::will_wake` is best effort (under Miri the same waker may not
+    // compare equal), so a task polled twice may be registered, and woken, twice.
+    assert!(wakes.0.load(Ordering::SeqCst) >= 1, "the pop woke the waiting producer");
     assert_eq!(push.as_mut().poll(&mut cx), Poll::Ready(Ok(Pushed::Admitted)));
 }
 

@@ -45,11 +45,17 @@ pub trait Source {
     ///
     /// # Cancel safety
     ///
-    /// Implementations must document it; the stage helpers only drop this future when they stop.
+    /// Implementations must document it; [`pump`](super::pump) drops this future only when its
+    /// own future is dropped.
     fn receive(&mut self)
     -> impl Future<Output = Received<Self::Item, Self::Receipt, Self::Error>>;
 
     /// Marks the delivery with `receipt` as handled.
+    ///
+    /// # Cancel safety
+    ///
+    /// If dropped, the acknowledgement may or may not have been recorded; an at-least-once
+    /// source then redelivers the item, which is allowed.
     fn acknowledge(
         &mut self,
         receipt: Self::Receipt,
@@ -86,8 +92,17 @@ pub trait Sink<T> {
     type Error;
 
     /// Takes one item.
+    ///
+    /// # Cancel safety
+    ///
+    /// Implementations must document it; [`deliver`](super::deliver) drops this future only
+    /// when its own future is dropped, losing the item in hand (see its docs).
     fn send(&mut self, item: T) -> impl Future<Output = Result<(), Rejected<T, Self::Error>>>;
 
     /// Waits until everything sent so far is handled.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it must lose nothing already sent: a later `flush` covers the same items.
     fn flush(&mut self) -> impl Future<Output = Result<(), Self::Error>>;
 }
