@@ -30,7 +30,8 @@ pub enum Left<In, Out> {
 /// What one worker did, returned when its `run` ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StopReport {
-    /// Items handled and admitted to the output queue.
+    /// Items handled whose output the output queue decided on: admitted, or (with a dropping
+    /// policy) evicting an older output or refused, both handed back as [`Left::Overflowed`].
     pub handled: u64,
     /// Items handed back as [`Left::Unhandled`].
     pub unhandled: u64,
