@@ -13,8 +13,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod log;
 pub mod overflow;
 pub mod queue;
-pub mod log;
 
 pub use overflow::Overflow;
