@@ -4,7 +4,8 @@
 mod memory {
     plover_core::log_conformance_tests!(
         futures_lite::future::block_on,
-        plover_core::log::MemStorage::new()
+        plover_core::log::MemStorage::new(),
+        |storage| storage
     );
 }
 
@@ -14,6 +15,7 @@ mod fault_wrapper {
         plover_core::log::FaultStorage::new(
             plover_core::log::MemStorage::new(),
             plover_core::log::FaultPlan::default()
-        )
+        ),
+        |storage| storage
     );
 }

@@ -39,7 +39,7 @@ pub async fn fill<S: Storage>(log: &mut Log<S>, count: u64) -> Vec<u64> {
 /// Reads every record from `start`; checks each payload names its own seq; returns the seqs.
 pub async fn replay<S: Storage>(log: &mut Log<S>, start: Start) -> Vec<u64> {
     let mut buf = buffer();
-    let mut reader = log.reader(start, &mut buf).await.expect("reader failed");
+    let mut reader = log.reader(start, &mut buf[..]).await.expect("reader failed");
     let mut seqs = Vec::new();
     // A bound on the loop: a log that yields more records than bytes is looping.
     let bound = log.stored_bytes() as usize + 1;
@@ -52,9 +52,13 @@ pub async fn replay<S: Storage>(log: &mut Log<S>, start: Start) -> Vec<u64> {
     seqs
 }
 
-/// Reopens: gives the storage back and opens it again.
-pub async fn reopen<S: Storage>(log: Log<S>) -> Log<S> {
-    open(log.into_storage()).await
+/// How a backend is reopened after the log lets go of it, as a restarted process would: the
+/// identity for memory, re-reading the directory for files.
+pub type ReopenFn<S> = fn(S) -> S;
+
+/// Reopens: gives the storage back, lets the backend reopen it, and opens the log again.
+pub async fn reopen<S: Storage>(log: Log<S>, r: ReopenFn<S>) -> Log<S> {
+    open(r(log.into_storage())).await
 }
 
 /// Replaces a segment's bytes with `damage` applied, through the trait alone.
@@ -88,7 +92,7 @@ async fn still_usable<S: Storage>(log: &mut Log<S>) {
 }
 
 /// Storage basics: create, append, read, length, truncate, listing order, delete, checkpoint.
-pub async fn storage_contract<S: Storage>(mut s: S) {
+pub async fn storage_contract<S: Storage>(mut s: S, r: ReopenFn<S>) {
     assert_eq!(segments(&mut s).await, Vec::<SegmentId>::new());
     s.create_segment(2).await.expect("create 2");
     s.create_segment(1).await.expect("create 1");
@@ -122,21 +126,29 @@ pub async fn storage_contract<S: Storage>(mut s: S) {
     s.write_checkpoint(&format::encode_checkpoint(9)).await.expect("write checkpoint");
     assert!(s.read_checkpoint(&mut slot).await.expect("read checkpoint"));
     assert_eq!(format::decode_checkpoint(&slot), Ok(9));
+
+    // Everything synced survives a reopen.
+    let mut s = r(s);
+    assert_eq!(segments(&mut s).await, vec![2, 7]);
+    let n = s.read(2, 0, &mut buf).await.expect("read after reopen");
+    assert_eq!(&buf[..n], b"hello!");
+    assert!(s.read_checkpoint(&mut slot).await.expect("read checkpoint"));
+    assert_eq!(format::decode_checkpoint(&slot), Ok(9));
 }
 
 /// Every appended record is replayed, in order, after a reopen.
-pub async fn appended_records_replay_in_order_after_reopen<S: Storage>(s: S) {
+pub async fn appended_records_replay_in_order_after_reopen<S: Storage>(s: S, r: ReopenFn<S>) {
     let mut log = open(s).await;
     let seqs = fill(&mut log, 40).await;
     assert!(segments(log.storage_mut()).await.len() > 1, "the test should span segments");
-    let mut log = reopen(log).await;
+    let mut log = reopen(log, r).await;
     assert!(log.recovery_report().is_clean(), "{:?}", log.recovery_report());
     assert_eq!(replay(&mut log, Start::Unacknowledged).await, seqs);
     still_usable(&mut log).await;
 }
 
 /// Acknowledged records are not replayed after a reopen, and freed segments are deleted.
-pub async fn acknowledged_records_are_not_replayed<S: Storage>(s: S) {
+pub async fn acknowledged_records_are_not_replayed<S: Storage>(s: S, r: ReopenFn<S>) {
     let mut log = open(s).await;
     fill(&mut log, 40).await;
     let before = segments(log.storage_mut()).await.len();
@@ -145,17 +157,18 @@ pub async fn acknowledged_records_are_not_replayed<S: Storage>(s: S) {
     assert!(log.ack(41).await.is_err(), "acknowledging an unknown seq must fail");
     assert!(segments(log.storage_mut()).await.len() < before, "no segment was deleted");
 
-    let mut log = reopen(log).await;
+    let mut log = reopen(log, r).await;
     assert_eq!(log.acked(), Checkpoint(30));
     assert_eq!(replay(&mut log, Start::Unacknowledged).await, (31..=40).collect::<Vec<_>>());
     still_usable(&mut log).await;
 }
 
 /// `Start::Resume`, `Start::Seq` and `Start::Oldest` start where they say.
-pub async fn start_points_are_respected<S: Storage>(s: S) {
+pub async fn start_points_are_respected<S: Storage>(s: S, r: ReopenFn<S>) {
     let mut log = open(s).await;
     fill(&mut log, 30).await;
     log.ack(5).await.expect("ack");
+    let mut log = reopen(log, r).await;
     assert_eq!(
         replay(&mut log, Start::Resume(Checkpoint(20))).await,
         (21..=30).collect::<Vec<_>>()
@@ -167,10 +180,10 @@ pub async fn start_points_are_respected<S: Storage>(s: S) {
 }
 
 /// A reader sees records appended after it caught up.
-pub async fn reader_sees_later_appends<S: Storage>(s: S) {
-    let mut log = open(s).await;
+pub async fn reader_sees_later_appends<S: Storage>(s: S, r: ReopenFn<S>) {
+    let mut log = reopen(open(s).await, r).await;
     let mut buf = buffer();
-    let mut reader = log.reader(Start::Unacknowledged, &mut buf).await.expect("reader");
+    let mut reader = log.reader(Start::Unacknowledged, &mut buf[..]).await.expect("reader");
     assert!(log.read(&mut reader).await.expect("read").is_none());
     for round in 0..20u64 {
         let seq = log.append_bytes(&(round + 1).to_le_bytes()).await.expect("append");
@@ -189,7 +202,7 @@ fn record_len() -> usize {
 }
 
 /// Torn tail: half a record at the end of the newest segment is cut, not replayed.
-pub async fn torn_tail_is_cut_not_replayed<S: Storage>(s: S) {
+pub async fn torn_tail_is_cut_not_replayed<S: Storage>(s: S, r: ReopenFn<S>) {
     let mut log = open(s).await;
     let seqs = fill(&mut log, 5).await;
     let id = *segments(log.storage_mut()).await.last().expect("a segment");
@@ -197,8 +210,9 @@ pub async fn torn_tail_is_cut_not_replayed<S: Storage>(s: S) {
     let mut torn = format::encode_record_header(6, &next).to_vec();
     torn.extend_from_slice(&next[..3]);
     log.storage_mut().append(id, &torn).await.expect("append");
+    log.storage_mut().sync(id).await.expect("sync");
 
-    let mut log = reopen(log).await;
+    let mut log = reopen(log, r).await;
     let report = *log.recovery_report();
     assert_eq!(report.torn_tail_bytes, torn.len() as u64, "{report:?}");
     assert!(!report.lost_data(), "{report:?}");
@@ -208,68 +222,73 @@ pub async fn torn_tail_is_cut_not_replayed<S: Storage>(s: S) {
 }
 
 /// Zero-filled tail: zeros after the last record are cut and reported apart from a torn tail.
-pub async fn zero_filled_tail_is_cut<S: Storage>(s: S) {
+pub async fn zero_filled_tail_is_cut<S: Storage>(s: S, r: ReopenFn<S>) {
     let mut log = open(s).await;
     let seqs = fill(&mut log, 5).await;
     let id = *segments(log.storage_mut()).await.last().expect("a segment");
     log.storage_mut().append(id, &[0u8; 100]).await.expect("append");
+    log.storage_mut().sync(id).await.expect("sync");
 
-    let mut log = reopen(log).await;
+    let mut log = reopen(log, r).await;
     let report = *log.recovery_report();
     assert_eq!((report.zero_tail_bytes, report.torn_tail_bytes), (100, 0), "{report:?}");
     assert_eq!(replay(&mut log, Start::Unacknowledged).await, seqs);
     still_usable(&mut log).await;
 }
 
-async fn flip_and_reopen<S: Storage>(s: S, at_in_record: usize) -> (Log<S>, RecoveryReport) {
+async fn flip_and_reopen<S: Storage>(
+    s: S,
+    r: ReopenFn<S>,
+    at_in_record: usize,
+) -> (Log<S>, RecoveryReport) {
     let mut log = open(s).await;
     fill(&mut log, 5).await;
     let id = segments(log.storage_mut()).await[0];
     // Damage the third record of the first segment.
     let at = first_record_offset() + 2 * record_len() + at_in_record;
     damage(log.storage_mut(), id, |bytes| bytes[at] ^= 0x10).await;
-    let log = reopen(log).await;
+    let log = reopen(log, r).await;
     let report = *log.recovery_report();
     (log, report)
 }
 
 /// Bit flip in a length: the record is skipped, counted as lost, and reading goes on.
-pub async fn bit_flip_in_length_skips_one_record<S: Storage>(s: S) {
-    let (mut log, report) = flip_and_reopen(s, format::REC_LEN).await;
+pub async fn bit_flip_in_length_skips_one_record<S: Storage>(s: S, r: ReopenFn<S>) {
+    let (mut log, report) = flip_and_reopen(s, r, format::REC_LEN).await;
     assert_eq!((report.corrupt_regions, report.lost_records), (1, 1), "{report:?}");
     assert_eq!(replay(&mut log, Start::Unacknowledged).await, vec![1, 2, 4, 5]);
     still_usable(&mut log).await;
 }
 
 /// Bit flip in a payload: the record is skipped, counted as lost, and reading goes on.
-pub async fn bit_flip_in_payload_skips_one_record<S: Storage>(s: S) {
-    let (mut log, report) = flip_and_reopen(s, RECORD_HEADER_LEN + 1).await;
+pub async fn bit_flip_in_payload_skips_one_record<S: Storage>(s: S, r: ReopenFn<S>) {
+    let (mut log, report) = flip_and_reopen(s, r, RECORD_HEADER_LEN + 1).await;
     assert_eq!((report.corrupt_regions, report.lost_records), (1, 1), "{report:?}");
     assert_eq!(replay(&mut log, Start::Unacknowledged).await, vec![1, 2, 4, 5]);
     still_usable(&mut log).await;
 }
 
 /// Bit flip in a segment header: reported; its records are still read.
-pub async fn bit_flip_in_segment_header_keeps_its_records<S: Storage>(s: S) {
+pub async fn bit_flip_in_segment_header_keeps_its_records<S: Storage>(s: S, r: ReopenFn<S>) {
     let mut log = open(s).await;
     let seqs = fill(&mut log, 20).await;
     let first = segments(log.storage_mut()).await[0];
     damage(log.storage_mut(), first, |bytes| bytes[format::SEG_BASE_SEQ] ^= 1).await;
-    let mut log = reopen(log).await;
+    let mut log = reopen(log, r).await;
     assert_eq!(log.recovery_report().bad_segment_headers, 1, "{:?}", log.recovery_report());
     assert_eq!(replay(&mut log, Start::Unacknowledged).await, seqs);
     still_usable(&mut log).await;
 }
 
 /// A sealed segment cut short: the missing records are counted, later segments are read.
-pub async fn truncated_segment_is_counted_and_skipped<S: Storage>(s: S) {
+pub async fn truncated_segment_is_counted_and_skipped<S: Storage>(s: S, r: ReopenFn<S>) {
     let mut log = open(s).await;
     fill(&mut log, 20).await;
     let first = segments(log.storage_mut()).await[0];
     let per_segment = (CONFIG.segment_size as usize - SEGMENT_HEADER_LEN) / record_len();
     let cut = first_record_offset() + record_len() + 5;
     damage(log.storage_mut(), first, |bytes| bytes.truncate(cut)).await;
-    let mut log = reopen(log).await;
+    let mut log = reopen(log, r).await;
     let report = *log.recovery_report();
     assert_eq!(report.lost_records, per_segment as u64 - 1, "{report:?}");
     let replayed = replay(&mut log, Start::Unacknowledged).await;
@@ -279,13 +298,13 @@ pub async fn truncated_segment_is_counted_and_skipped<S: Storage>(s: S) {
 }
 
 /// A segment missing between two others: reported, and the gap counted as lost.
-pub async fn missing_segment_is_counted_and_skipped<S: Storage>(s: S) {
+pub async fn missing_segment_is_counted_and_skipped<S: Storage>(s: S, r: ReopenFn<S>) {
     let mut log = open(s).await;
     fill(&mut log, 30).await;
     let ids = segments(log.storage_mut()).await;
     assert!(ids.len() >= 3);
     log.storage_mut().delete_segment(ids[1]).await.expect("delete");
-    let mut log = reopen(log).await;
+    let mut log = reopen(log, r).await;
     let report = *log.recovery_report();
     assert_eq!(report.missing_segments, 1, "{report:?}");
     let per_segment = (CONFIG.segment_size as usize - SEGMENT_HEADER_LEN) / record_len();
@@ -296,19 +315,20 @@ pub async fn missing_segment_is_counted_and_skipped<S: Storage>(s: S) {
 }
 
 /// A checkpoint beyond the data: reported; new appends get seqs after it, so they are read.
-pub async fn checkpoint_ahead_of_data_is_reported<S: Storage>(mut s: S) {
+pub async fn checkpoint_ahead_of_data_is_reported<S: Storage>(mut s: S, r: ReopenFn<S>) {
     s.write_checkpoint(&format::encode_checkpoint(100)).await.expect("checkpoint");
     let mut log = open(s).await;
     assert!(log.recovery_report().checkpoint_ahead);
     let seqs = fill(&mut log, 3).await;
     assert_eq!(seqs, vec![101, 102, 103]);
-    let mut log = reopen(log).await;
+    let mut log = reopen(log, r).await;
     assert!(!log.recovery_report().checkpoint_ahead, "{:?}", log.recovery_report());
     assert_eq!(replay(&mut log, Start::Unacknowledged).await, seqs);
 }
 
 /// A damaged checkpoint: reported, and everything is replayed (at-least-once).
-pub async fn damaged_checkpoint_replays_everything<S: Storage>(mut s: S) {
+pub async fn damaged_checkpoint_replays_everything<S: Storage>(mut s: S, r: ReopenFn<S>) {
+    s = r(s);
     let mut bad = format::encode_checkpoint(3);
     bad[format::CK_ACKED] ^= 0x40;
     s.write_checkpoint(&bad).await.expect("checkpoint");
@@ -319,7 +339,7 @@ pub async fn damaged_checkpoint_replays_everything<S: Storage>(mut s: S) {
 }
 
 /// Garbage everywhere: a segment of random-looking bytes never makes open fail or loop.
-pub async fn garbage_segment_never_wedges<S: Storage>(mut s: S) {
+pub async fn garbage_segment_never_wedges<S: Storage>(mut s: S, r: ReopenFn<S>) {
     s.create_segment(1).await.expect("create");
     let mut x = 0x9e37_79b9_u32;
     let mut junk = vec![0u8; 3000];
@@ -333,18 +353,19 @@ pub async fn garbage_segment_never_wedges<S: Storage>(mut s: S) {
     let mut log = open(s).await;
     assert_eq!(log.recovery_report().records, 0);
     still_usable(&mut log).await;
-    let mut log = reopen(log).await;
+    let mut log = reopen(log, r).await;
     assert_eq!(replay(&mut log, Start::Unacknowledged).await, vec![1]);
 }
 
 /// Generates one `#[test]` per conformance check for a backend.
 ///
 /// `$block_on` runs a future to completion; `$fresh` is an expression that makes a new, empty
-/// storage each time it is evaluated.
+/// storage each time it is evaluated; `$reopen` is a `fn(S) -> S` that reopens a storage the way
+/// a restarted process would.
 #[macro_export]
 macro_rules! log_conformance_tests {
-    ($block_on:path, $fresh:expr) => {
-        $crate::log_conformance_tests!(@each $block_on, $fresh,
+    ($block_on:path, $fresh:expr, $reopen:expr) => {
+        $crate::log_conformance_tests!(@each $block_on, $fresh, $reopen,
             storage_contract,
             appended_records_replay_in_order_after_reopen,
             acknowledged_records_are_not_replayed,
@@ -362,11 +383,11 @@ macro_rules! log_conformance_tests {
             garbage_segment_never_wedges
         );
     };
-    (@each $block_on:path, $fresh:expr, $($check:ident),*) => {
+    (@each $block_on:path, $fresh:expr, $reopen:expr, $($check:ident),*) => {
         $(
             #[test]
             fn $check() {
-                $block_on($crate::log::conformance::$check($fresh));
+                $block_on($crate::log::conformance::$check($fresh, $reopen));
             }
         )*
     };

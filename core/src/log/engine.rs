@@ -387,14 +387,15 @@ impl<S: Storage> Log<S> {
     /// # Cancel safety
     ///
     /// Cancel safe: it only reads.
-    pub async fn reader<'b>(
+    pub async fn reader<B: AsMut<[u8]> + AsRef<[u8]>>(
         &mut self,
         start: Start,
-        buf: &'b mut [u8],
-    ) -> Result<Reader<'b>, LogError<S::Error>> {
+        buf: B,
+    ) -> Result<Reader<B>, LogError<S::Error>> {
         let needed = self.read_buffer_len();
-        if buf.len() < needed {
-            return Err(LogError::BufferTooSmall { needed, available: buf.len() });
+        let available = buf.as_ref().len();
+        if available < needed {
+            return Err(LogError::BufferTooSmall { needed, available });
         }
         let first = match start {
             Start::Unacknowledged => self.acked + 1,
@@ -436,9 +437,9 @@ impl<S: Storage> Log<S> {
     /// # Cancel safety
     ///
     /// Cancel safe: if dropped, no record is lost; the reader may return the record again.
-    pub async fn read<'r>(
+    pub async fn read<'r, B: AsMut<[u8]> + AsRef<[u8]>>(
         &mut self,
-        reader: &'r mut Reader<'_>,
+        reader: &'r mut Reader<B>,
     ) -> Result<Option<format::RecordRef<'r>>, LogError<S::Error>> {
         let max = self.config.max_payload;
         let (seq, at, len) = loop {
@@ -486,7 +487,7 @@ impl<S: Storage> Log<S> {
                 }
             }
         };
-        let bytes = &reader.buf[at..at + len];
+        let bytes = &reader.buf.as_ref()[at..at + len];
         Ok(Some(format::RecordRef { seq, payload: &bytes[RECORD_HEADER_LEN..] }))
     }
 
@@ -500,9 +501,9 @@ impl<S: Storage> Log<S> {
     /// # Cancel safety
     ///
     /// Cancel safe, as [`Log::read`].
-    pub async fn read_value<T: DeserializeOwned>(
+    pub async fn read_value<T: DeserializeOwned, B: AsMut<[u8]> + AsRef<[u8]>>(
         &mut self,
-        reader: &mut Reader<'_>,
+        reader: &mut Reader<B>,
     ) -> Result<Option<(u64, T)>, LogError<S::Error>> {
         match self.read(reader).await? {
             None => Ok(None),

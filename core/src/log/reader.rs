@@ -35,13 +35,14 @@ pub struct ReadStats {
     pub lost_records: u64,
 }
 
-/// A cursor over the log with its own buffer; create it with `Log::reader`.
+/// A cursor over the log with its own buffer `B` (`&mut [u8]`, `Vec<u8>`, an array…); create it
+/// with `Log::reader`.
 ///
 /// The buffer must hold the largest record (`RECORD_HEADER_LEN + max_payload`); a bigger
 /// buffer means fewer storage reads.
 #[derive(Debug)]
-pub struct Reader<'b> {
-    pub(crate) buf: &'b mut [u8],
+pub struct Reader<B> {
+    pub(crate) buf: B,
     pub(crate) segment: Option<SegmentId>,
     pub(crate) offset: u64,
     pub(crate) win_start: u64,
@@ -64,8 +65,8 @@ pub(crate) enum Step {
     End { bad_from: Option<u64>, end: u64 },
 }
 
-impl<'b> Reader<'b> {
-    pub(crate) fn new(buf: &'b mut [u8], skip_through: u64) -> Self {
+impl<B: AsMut<[u8]> + AsRef<[u8]>> Reader<B> {
+    pub(crate) fn new(buf: B, skip_through: u64) -> Self {
         Reader {
             buf,
             segment: None,
@@ -102,7 +103,7 @@ impl<'b> Reader<'b> {
         id: SegmentId,
         from: u64,
     ) -> Result<(), S::Error> {
-        let n = storage.read(id, from, self.buf).await?;
+        let n = storage.read(id, from, self.buf.as_mut()).await?;
         self.win_start = from;
         self.win_len = n;
         Ok(())
@@ -114,7 +115,7 @@ impl<'b> Reader<'b> {
         if at < self.win_start || at >= end {
             return None;
         }
-        Some(&self.buf[(at - self.win_start) as usize..self.win_len])
+        Some(&self.buf.as_ref()[(at - self.win_start) as usize..self.win_len])
     }
 
     /// Makes sure the window holds `need` bytes from `at` if the segment has them; returns

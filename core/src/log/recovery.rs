@@ -117,7 +117,7 @@ impl<S: Storage> Log<S> {
             0
         };
 
-        let mut reader = Reader::new(buf, 0);
+        let mut reader = Reader::new(&mut *buf, 0);
         let mut newest: Option<Newest> = None;
         let mut expected: Option<u64> = None;
         let mut last_seq = 0u64;
