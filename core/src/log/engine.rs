@@ -285,6 +285,9 @@ impl<S: Storage> Log<S> {
         self.active = None;
         let header = format::encode_segment_header(self.next_seq);
         self.storage.append(id, &header).await.map_err(LogError::Storage)?;
+        // A durable header means a newest segment with a bad header and no records can only be
+        // a crash during creation, which recovery may delete.
+        self.storage.sync(id).await.map_err(LogError::Storage)?;
         self.active = Some(id);
         self.active_len = SEGMENT_HEADER_LEN as u64;
         self.stored_bytes += SEGMENT_HEADER_LEN as u64;

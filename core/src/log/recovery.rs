@@ -218,19 +218,19 @@ impl<S: Storage> Log<S> {
         buf: &mut [u8],
     ) -> Result<(), LogError<S::Error>> {
         if seg.base.is_none() && seg.records == 0 {
-            if seg.len < SEGMENT_HEADER_LEN as u64 {
-                // A crash between creating the segment and writing its header: nothing of value
-                // can be in it. Remove it so that it does not read as damage next time.
+            // No valid header and no valid record in the newest segment: a crash while the
+            // segment was being created (the header is synced right after creation, before
+            // any record goes in, so nothing that was ever durable can be in it). Remove it so
+            // it does not read as damage next time; appends go to a fresh segment.
+            let zeros = self.all_zero(seg.id, 0, seg.len, buf).await?;
+            if zeros {
+                self.report.zero_tail_bytes += seg.len;
+            } else {
                 self.report.torn_tail_bytes += seg.len;
-                self.report.bad_segment_headers -= 1;
-                self.storage.delete_segment(seg.id).await.map_err(LogError::Storage)?;
-                self.stored_bytes -= seg.len;
-            } else if let Some(from) = seg.bad_from {
-                // A damaged header and nothing readable: count it, keep it for inspection,
-                // append elsewhere.
-                self.report.corrupt_regions += 1;
-                self.report.corrupt_bytes += seg.len - from;
             }
+            self.report.bad_segment_headers -= 1;
+            self.storage.delete_segment(seg.id).await.map_err(LogError::Storage)?;
+            self.stored_bytes -= seg.len;
             return Ok(());
         }
 
