@@ -140,16 +140,31 @@ impl FileLog {
     /// [`LogError::Encode`], [`LogError::PayloadTooLarge`], or I/O errors. After an I/O error
     /// the record may or may not be in the log.
     pub fn append<T: Serialize>(&self, value: &T) -> Result<u64, FileLogError> {
+        self.append_with(|state| block_on(state.log.append(value, &mut state.scratch)))
+    }
+
+    /// Appends raw payload bytes (already encoded) and returns the record's sequence number;
+    /// durability as [`FileLog::append`].
+    ///
+    /// # Errors
+    ///
+    /// As [`FileLog::append`].
+    pub fn append_bytes(&self, payload: &[u8]) -> Result<u64, FileLogError> {
+        self.append_with(|state| block_on(state.log.append_bytes(payload)))
+    }
+
+    fn append_with(
+        &self,
+        write: impl FnOnce(&mut State) -> Result<u64, FileLogError>,
+    ) -> Result<u64, FileLogError> {
         let seq = {
             let mut guard = lock(&self.shared.state);
             let state = &mut *guard;
-            let seq = block_on(state.log.append(value, &mut state.scratch))?;
+            let seq = write(state)?;
             state.since_sync += 1;
-            let due = match self.shared.fsync {
-                FsyncPolicy::Always | FsyncPolicy::Never | FsyncPolicy::Interval(_) => false,
-                FsyncPolicy::EveryN(n) => state.since_sync >= n.max(1),
-            };
-            if due {
+            if let FsyncPolicy::EveryN(n) = self.shared.fsync
+                && state.since_sync >= n.max(1)
+            {
                 self.sync_locked(state)?;
             }
             seq
