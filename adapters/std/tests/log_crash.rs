@@ -80,7 +80,7 @@ fn crash_child() {
         match log.read::<Value>(&mut reader).expect("child read") {
             Some((seq, _)) => {
                 handled += 1;
-                if handled % 5 == 0 {
+                if handled.is_multiple_of(5) {
                     log.ack(seq).expect("child ack");
                     say(&out, &format!("K {seq}"));
                 }
