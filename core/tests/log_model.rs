@@ -246,3 +246,25 @@ fn a_flipped_bit_on_the_way_to_storage_is_skipped_and_counted() {
     let got: Vec<u64> = replay(&mut log).iter().map(|r| r.0).collect();
     assert_eq!(got, vec![1, 3, 4, 5]);
 }
+
+#[test]
+fn a_failed_append_that_was_cut_back_is_invisible_to_readers() {
+    let mut log = open(FaultStorage::new(MemStorage::new(), FaultPlan::default()));
+    for i in 1..=3u64 {
+        block_on(log.append_bytes(&i.to_le_bytes())).expect("append");
+    }
+    let mut reader = block_on(log.reader(Start::Unacknowledged, buffer())).expect("reader");
+    for _ in 0..3 {
+        block_on(log.read(&mut reader)).expect("read").expect("record");
+    }
+    // The next write tears after 10 bytes, transiently: the log cuts the 10 bytes back.
+    let plan = FaultPlan { fail_after_bytes: Some(10), transient: true, ..FaultPlan::default() };
+    log.storage_mut().revive(plan);
+    assert!(block_on(log.append_bytes(b"lost....")).is_err());
+    assert!(block_on(log.read(&mut reader)).expect("read").is_none());
+    let seq = block_on(log.append_bytes(b"kept....")).expect("append after the failure");
+    assert_eq!(seq, 4, "the failed append's seq is free again");
+    let record = block_on(log.read(&mut reader)).expect("read").expect("record");
+    assert_eq!((record.seq, record.payload), (4, &b"kept...."[..]));
+    assert_eq!(reader.stats().corrupt_regions, 0);
+}

@@ -104,6 +104,9 @@ pub struct Log<S: Storage> {
     pub(crate) synced_seq: u64,
     pub(crate) stored_bytes: u64,
     pub(crate) report: RecoveryReport,
+    /// How many times bytes were cut at run time, and the last cut (segment, new length).
+    pub(crate) cuts: u64,
+    pub(crate) last_cut: (SegmentId, u64),
 }
 
 impl<S: Storage> Log<S> {
@@ -261,6 +264,10 @@ impl<S: Storage> Log<S> {
                     self.next_seq += 1;
                     self.active = None;
                     self.stored_bytes += len;
+                } else {
+                    // Readers may hold the cut bytes in their windows; tell them.
+                    self.cuts += 1;
+                    self.last_cut = (id, before);
                 }
                 Err(LogError::Storage(e))
             }
@@ -407,6 +414,7 @@ impl<S: Storage> Log<S> {
             Start::Oldest => 0,
         };
         let mut reader = Reader::new(buf, first.saturating_sub(1));
+        reader.cuts = self.cuts;
 
         // Start in the last segment whose header base is <= first; skip records below it.
         let mut pick = self.storage.next_segment(None).await.map_err(LogError::Storage)?;
@@ -445,6 +453,16 @@ impl<S: Storage> Log<S> {
         reader: &'r mut Reader<B>,
     ) -> Result<Option<format::RecordRef<'r>>, LogError<S::Error>> {
         let max = self.config.max_payload;
+        if reader.cuts != self.cuts {
+            // Bytes this reader may have buffered were cut after a failed append; forget the
+            // window and step back to the cut if the reader was past it.
+            reader.cuts = self.cuts;
+            reader.win_len = 0;
+            let (id, len) = self.last_cut;
+            if reader.segment == Some(id) && reader.offset > len {
+                reader.offset = len;
+            }
+        }
         let (seq, at, len) = loop {
             if reader.segment.is_none() {
                 // Nothing existed when the reader was made; look again.

@@ -52,6 +52,8 @@ pub struct Reader<B> {
     /// The last valid sequence number seen (returned or passed over).
     pub(crate) last_seq: u64,
     pub(crate) stats: ReadStats,
+    /// The log's cut counter when this reader last looked (see `Log::read`).
+    pub(crate) cuts: u64,
 }
 
 /// What one step over a segment found.
@@ -76,6 +78,7 @@ impl<B: AsMut<[u8]> + AsRef<[u8]>> Reader<B> {
             skip_through,
             last_seq: 0,
             stats: ReadStats::default(),
+            cuts: 0,
         }
     }
 

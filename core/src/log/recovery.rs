@@ -192,6 +192,8 @@ impl<S: Storage> Log<S> {
             synced_seq: 0,
             stored_bytes: stored,
             report,
+            cuts: 0,
+            last_cut: (0, 0),
         };
         let mut floor_seq = last_seq;
 
