@@ -211,13 +211,13 @@ impl FileLog {
         }
         drop(commit);
 
-        // Leader: everything up to `target` is in the active segment's file or in sealed
+        // Leader: everything up to `target` is in the newest segment's file or in sealed
         // segments, which were synced when sealed; one fdatasync covers all of them.
         let handle = {
             let mut state = lock(&shared.state);
             let target = state.log.last_seq();
-            let active = state.log.active_segment();
-            active.map(|id| state.log.storage_mut().sync_handle(id).map(|h| (target, h)))
+            let newest = state.log.newest_segment();
+            newest.map(|id| state.log.storage_mut().sync_handle(id).map(|h| (target, h)))
         };
         let result = match handle {
             Some(Ok((target, file))) => file.sync_data().map(|()| target),
@@ -293,6 +293,16 @@ impl FileLog {
     /// Runs `f` on the core log under the lock (for operations this wrapper does not offer).
     pub fn with_log<R>(&self, f: impl FnOnce(&mut Log<FileStorage>) -> R) -> R {
         f(&mut lock(&self.shared.state).log)
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // A clean shutdown makes everything durable, whatever the policy.
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = block_on(state.log.sync()) {
+            tracing::error!(error = %e, "final fsync of the log failed; recent appends may be lost");
+        }
     }
 }
 

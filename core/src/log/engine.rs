@@ -156,9 +156,10 @@ impl<S: Storage> Log<S> {
         self.stored_bytes
     }
 
-    /// The segment appends go to, if one exists yet (hosts use it for group commit).
-    pub fn active_segment(&self) -> Option<SegmentId> {
-        self.active
+    /// The newest segment: the only one that can hold unsynced bytes (sealed segments are
+    /// synced). Hosts sync it themselves for group commit.
+    pub fn newest_segment(&self) -> Option<SegmentId> {
+        self.last_id
     }
 
     /// The buffer size a [`Reader`] needs.
