@@ -268,3 +268,19 @@ fn a_failed_append_that_was_cut_back_is_invisible_to_readers() {
     assert_eq!((record.seq, record.payload), (4, &b"kept...."[..]));
     assert_eq!(reader.stats().corrupt_regions, 0);
 }
+
+#[test]
+fn a_crafted_max_sequence_number_is_refused_not_a_panic() {
+    use plover_core::log::{LogError, Storage};
+    let mut mem = MemStorage::new();
+    block_on(async {
+        mem.create_segment(1).await.unwrap();
+        mem.append(1, &format::encode_segment_header(1)).await.unwrap();
+        mem.append(1, &format::encode_record_header(u64::MAX, b"")).await.unwrap();
+        mem.write_checkpoint(&format::encode_checkpoint(u64::MAX)).await.unwrap();
+    });
+    let mut log = open(FaultStorage::new(mem, FaultPlan::default()));
+    assert_eq!(log.recovery_report().records, 1);
+    assert!(matches!(block_on(log.append_bytes(b"x")), Err(LogError::SeqExhausted)));
+    assert!(replay(&mut log).is_empty());
+}

@@ -55,6 +55,8 @@ pub enum LogError<E> {
         /// The record's sequence number.
         seq: u64,
     },
+    /// Sequence numbers are used up (a damaged or crafted log reached `u64::MAX`).
+    SeqExhausted,
     /// An acknowledgement names a sequence number that was never handed out.
     AckBeyondEnd {
         /// The sequence number acknowledged.
@@ -76,6 +78,7 @@ impl<E: core::fmt::Debug> core::fmt::Display for LogError<E> {
             }
             LogError::Encode => f.write_str("the value could not be encoded"),
             LogError::Decode { seq } => write!(f, "record {seq} does not decode as this type"),
+            LogError::SeqExhausted => f.write_str("sequence numbers are used up"),
             LogError::AckBeyondEnd { seq, last } => {
                 write!(f, "acknowledged {seq} but the last record is {last}")
             }
@@ -227,6 +230,9 @@ impl<S: Storage> Log<S> {
     }
 
     fn check_len(&self, len: usize) -> Result<(), LogError<S::Error>> {
+        if self.next_seq == u64::MAX {
+            return Err(LogError::SeqExhausted);
+        }
         let max = self.config.max_payload.min(format::MAX_PAYLOAD_LEN);
         if len > max as usize {
             return Err(LogError::PayloadTooLarge { len, max });
@@ -408,13 +414,15 @@ impl<S: Storage> Log<S> {
         if available < needed {
             return Err(LogError::BufferTooSmall { needed, available });
         }
-        let first = match start {
-            Start::Unacknowledged => self.acked + 1,
-            Start::Resume(Checkpoint(seq)) => seq.saturating_add(1),
-            Start::Seq(seq) => seq,
+        // Records `<= skip_through` are passed over.
+        let skip_through = match start {
+            Start::Unacknowledged => self.acked,
+            Start::Resume(Checkpoint(seq)) => seq,
+            Start::Seq(seq) => seq.saturating_sub(1),
             Start::Oldest => 0,
         };
-        let mut reader = Reader::new(buf, first.saturating_sub(1));
+        let first = skip_through.saturating_add(1);
+        let mut reader = Reader::new(buf, skip_through);
         reader.cuts = self.cuts;
 
         // Start in the last segment whose header base is <= first; skip records below it.
@@ -478,7 +486,7 @@ impl<S: Storage> Log<S> {
                         reader.last_seq = seq;
                         continue;
                     }
-                    let expected = reader.last_seq.max(reader.skip_through) + 1;
+                    let expected = reader.last_seq.max(reader.skip_through).saturating_add(1);
                     if reader.last_seq != 0 && seq > expected {
                         reader.stats.lost_records += seq - expected;
                     }

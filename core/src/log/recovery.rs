@@ -133,7 +133,7 @@ impl<S: Storage> Log<S> {
                     // A sealed segment ending in damage: it was synced before the next one was
                     // created, so this is media damage or truncation, not a torn write.
                     report.corrupt_regions += 1;
-                    report.corrupt_bytes += prev.len - from;
+                    report.corrupt_bytes += prev.len.saturating_sub(from);
                 }
             }
             let len = storage.segment_len(id).await.map_err(LogError::Storage)?;
@@ -160,9 +160,9 @@ impl<S: Storage> Log<S> {
                         report.records += 1;
                         seg.records += 1;
                         // Seqs above the checkpoint that never showed up are lost records.
-                        let floor = expected.unwrap_or(seq).max(acked + 1);
+                        let floor = expected.unwrap_or(seq).max(acked.saturating_add(1));
                         report.lost_records += seq.saturating_sub(floor);
-                        expected = Some(seq + 1);
+                        expected = Some(seq.saturating_add(1));
                         last_seq = seq;
                         reader.last_seq = seq;
                     }
@@ -206,7 +206,8 @@ impl<S: Storage> Log<S> {
 
         log.report.checkpoint_ahead = acked > floor_seq;
         // Invariant 4: never hand out a seq that could already have been acknowledged.
-        log.next_seq = floor_seq.max(acked) + 1;
+        // Saturates on a crafted seq or checkpoint of u64::MAX; `append` then refuses.
+        log.next_seq = floor_seq.max(acked).saturating_add(1);
         log.synced_seq = log.next_seq - 1;
         log.report.acked = acked;
         log.report.last_seq = last_seq;
@@ -230,9 +231,9 @@ impl<S: Storage> Log<S> {
             } else {
                 self.report.torn_tail_bytes += seg.len;
             }
-            self.report.bad_segment_headers -= 1;
+            self.report.bad_segment_headers = self.report.bad_segment_headers.saturating_sub(1);
             self.storage.delete_segment(seg.id).await.map_err(LogError::Storage)?;
-            self.stored_bytes -= seg.len;
+            self.stored_bytes = self.stored_bytes.saturating_sub(seg.len);
             return Ok(());
         }
 
@@ -243,12 +244,12 @@ impl<S: Storage> Log<S> {
             // it belongs to appends whose sync never completed: cut it.
             let zeros = self.all_zero(seg.id, from, seg.len, buf).await?;
             if zeros {
-                self.report.zero_tail_bytes += seg.len - from;
+                self.report.zero_tail_bytes += seg.len.saturating_sub(from);
             } else {
-                self.report.torn_tail_bytes += seg.len - from;
+                self.report.torn_tail_bytes += seg.len.saturating_sub(from);
             }
             self.storage.truncate(seg.id, from).await.map_err(LogError::Storage)?;
-            self.stored_bytes -= seg.len - from;
+            self.stored_bytes = self.stored_bytes.saturating_sub(seg.len.saturating_sub(from));
             end = from;
         }
         // What we read may still sit in a page cache only; make it durable before building on it.
