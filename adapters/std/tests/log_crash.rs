@@ -252,3 +252,9 @@ fn sigkill_with_fsync_interval_keeps_order_and_acks() {
     // The window is time-based; the count lost per kill is printed, not bounded here.
     crash_loop("interval-20ms", kills(200) / 5);
 }
+
+#[test]
+fn sigkill_with_fsync_never_keeps_order_and_acks() {
+    // A kill loses only what sat in the in-process batch (64 bytes here); printed, not bounded.
+    crash_loop("never", kills(200) / 10);
+}

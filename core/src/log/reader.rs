@@ -2,7 +2,8 @@
 //!
 //! Both recovery and replay use [`Reader`]: it reads storage in buffer-sized chunks, decodes
 //! records in place and, when bytes do not decode, scans forward byte by byte for the next valid
-//! record. It never loops without advancing and never panics on bad bytes.
+//! record. It never loops without advancing and never panics on bad bytes. `Log::reader`,
+//! `Log::read` and `Log::read_value` live here too.
 
 use serde::de::DeserializeOwned;
 
