@@ -109,6 +109,8 @@ pub struct Log<S: Storage> {
     /// How many times bytes were cut at run time, and the last cut (segment, new length).
     pub(crate) cuts: u64,
     pub(crate) last_cut: (SegmentId, u64),
+    /// How many segments were deleted since open (readers check theirs still exists).
+    pub(crate) deletions: u64,
 }
 
 impl<S: Storage> Log<S> {
@@ -379,6 +381,7 @@ impl<S: Storage> Log<S> {
             let len = self.storage.segment_len(oldest).await.map_err(LogError::Storage)?;
             self.storage.delete_segment(oldest).await.map_err(LogError::Storage)?;
             self.stored_bytes = self.stored_bytes.saturating_sub(len);
+            self.deletions += 1;
         }
     }
 

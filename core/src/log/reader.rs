@@ -56,8 +56,9 @@ pub struct Reader<B> {
     /// The last valid sequence number seen (returned or passed over).
     pub(crate) last_seq: u64,
     pub(crate) stats: ReadStats,
-    /// The log's cut counter when this reader last looked (see `Log::read`).
+    /// The log's cut and deletion counters when this reader last looked (see `Log::read`).
     pub(crate) cuts: u64,
+    pub(crate) deletions: u64,
 }
 
 /// What one step over a segment found.
@@ -83,6 +84,7 @@ impl<B: AsMut<[u8]> + AsRef<[u8]>> Reader<B> {
             last_seq: 0,
             stats: ReadStats::default(),
             cuts: 0,
+            deletions: 0,
         }
     }
 
@@ -244,6 +246,7 @@ impl<S: Storage> Log<S> {
         let first = skip_through.saturating_add(1);
         let mut reader = Reader::new(buf, skip_through);
         reader.cuts = self.cuts;
+        reader.deletions = self.deletions;
 
         // Start in the last segment whose header base is <= first; skip records below it.
         let mut pick = self.storage.next_segment(None).await.map_err(LogError::Storage)?;
@@ -286,10 +289,26 @@ impl<S: Storage> Log<S> {
             // Bytes this reader may have buffered were cut after a failed append; forget the
             // window and step back to the cut if the reader was past it.
             reader.cuts = self.cuts;
+            reader.deletions = self.deletions;
             reader.win_len = 0;
             let (id, len) = self.last_cut;
             if reader.segment == Some(id) && reader.offset > len {
                 reader.offset = len;
+            }
+        }
+        if reader.deletions != self.deletions {
+            // Acknowledgements deleted segments; if this reader's was one of them, everything
+            // left in it was acknowledged: go on at the next segment that still exists.
+            reader.deletions = self.deletions;
+            if let Some(id) = reader.segment {
+                let st = &mut self.storage;
+                let at_or_after =
+                    st.next_segment(id.checked_sub(1)).await.map_err(LogError::Storage)?;
+                match at_or_after {
+                    Some(next) if next == id => {}
+                    Some(next) => reader.enter_segment(next),
+                    None => reader.segment = None,
+                }
             }
         }
         let (seq, at, len) = loop {

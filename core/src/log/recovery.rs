@@ -194,6 +194,7 @@ impl<S: Storage> Log<S> {
             report,
             cuts: 0,
             last_cut: (0, 0),
+            deletions: 0,
         };
         let mut floor_seq = last_seq;
 
