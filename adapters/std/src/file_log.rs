@@ -108,6 +108,9 @@ impl FileLog {
         let mut scratch = vec![0u8; (4 << 20).max(2 * (options.config.max_payload as usize + 64))];
         let log = block_on(Log::open(storage, options.config, &mut scratch))?;
         report_recovery(dir.as_ref(), log.recovery_report());
+        // From now on the scratch buffer only encodes one record at a time.
+        scratch.truncate(log.read_buffer_len());
+        scratch.shrink_to_fit();
 
         let durable = log.last_seq();
         let state = State { log, scratch, since_sync: 0, last_sync: Instant::now() };

@@ -129,6 +129,9 @@ fn run_child(dir: &Path, policy: &str, run_for: Duration, reported: &mut Reporte
         BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>()
     });
     thread::sleep(run_for);
+    // A child that exited on its own failed (it never returns): that is a bug, not a crash.
+    let early = child.try_wait().expect("poll child");
+    assert!(early.is_none(), "the child exited by itself with {early:?}");
     child.kill().expect("SIGKILL the child");
     child.wait().expect("reap child");
 
