@@ -284,3 +284,22 @@ fn a_crafted_max_sequence_number_is_refused_not_a_panic() {
     assert!(matches!(block_on(log.append_bytes(b"x")), Err(LogError::SeqExhausted)));
     assert!(replay(&mut log).is_empty());
 }
+
+#[test]
+fn read_up_to_stops_in_front_of_later_records_and_resumes() {
+    let mut log = open(FaultStorage::new(MemStorage::new(), FaultPlan::default()));
+    for i in 1..=5u64 {
+        block_on(log.append_bytes(&i.to_le_bytes())).expect("append");
+    }
+    let mut reader = block_on(log.reader(Start::Oldest, buffer())).expect("reader");
+    let mut seen = Vec::new();
+    while let Some(record) = block_on(log.read_up_to(&mut reader, 3)).expect("read") {
+        seen.push(record.seq);
+    }
+    assert_eq!(seen, vec![1, 2, 3]);
+    assert!(block_on(log.read_up_to(&mut reader, 3)).expect("read again").is_none());
+    while let Some(record) = block_on(log.read(&mut reader)).expect("read") {
+        seen.push(record.seq);
+    }
+    assert_eq!(seen, vec![1, 2, 3, 4, 5]);
+}

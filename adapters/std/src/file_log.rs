@@ -258,19 +258,27 @@ impl FileLog {
         block_on(state.log.reader(start, buf))
     }
 
-    /// Reads and decodes the next record; `None` when caught up.
+    /// Reads and decodes the next record; `None` when caught up. Under
+    /// [`FsyncPolicy::Always`] only durable records are returned, so a consumer never
+    /// acknowledges a record that a power cut could take away; under the other policies
+    /// records are visible as soon as they are appended.
     ///
     /// # Errors
     ///
-    /// As [`Log::read_value`].
+    /// As [`Log::read_value`]; [`LogError::Decode`] if the payload is not a `T`.
     pub fn read<T: DeserializeOwned>(
         &self,
         reader: &mut Reader<Vec<u8>>,
     ) -> Result<Option<(u64, T)>, FileLogError> {
-        block_on(lock(&self.shared.state).log.read_value(reader))
+        match self.read_bytes_ref(reader, |seq, payload| (seq, postcard::from_bytes(payload)))? {
+            None => Ok(None),
+            Some((seq, Ok(value))) => Ok(Some((seq, value))),
+            Some((seq, Err(_))) => Err(LogError::Decode { seq }),
+        }
     }
 
     /// Reads the next record's raw payload into a new vector; `None` when caught up.
+    /// Visibility as [`FileLog::read`].
     ///
     /// # Errors
     ///
@@ -279,8 +287,20 @@ impl FileLog {
         &self,
         reader: &mut Reader<Vec<u8>>,
     ) -> Result<Option<(u64, Vec<u8>)>, FileLogError> {
+        self.read_bytes_ref(reader, |seq, payload| (seq, payload.to_vec()))
+    }
+
+    fn read_bytes_ref<R>(
+        &self,
+        reader: &mut Reader<Vec<u8>>,
+        take: impl FnOnce(u64, &[u8]) -> R,
+    ) -> Result<Option<R>, FileLogError> {
+        let last = match self.shared.fsync {
+            FsyncPolicy::Always => lock(&self.shared.commit).durable,
+            _ => u64::MAX,
+        };
         let mut state = lock(&self.shared.state);
-        Ok(block_on(state.log.read(reader))?.map(|r| (r.seq, r.payload.to_vec())))
+        Ok(block_on(state.log.read_up_to(reader, last))?.map(|r| take(r.seq, r.payload)))
     }
 
     /// The last sequence number handed out.

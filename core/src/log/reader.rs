@@ -284,6 +284,25 @@ impl<S: Storage> Log<S> {
         &mut self,
         reader: &'r mut Reader<B>,
     ) -> Result<Option<format::RecordRef<'r>>, LogError<S::Error>> {
+        self.read_up_to(reader, u64::MAX).await
+    }
+
+    /// As [`Log::read`], but records with a seq above `last` are not returned yet: the reader
+    /// stops in front of them. Hosts pass their durable seq so that consumers never handle (and
+    /// acknowledge) a record that a power cut could still take away.
+    ///
+    /// # Errors
+    ///
+    /// As [`Log::read`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`Log::read`].
+    pub async fn read_up_to<'r, B: AsMut<[u8]> + AsRef<[u8]>>(
+        &mut self,
+        reader: &'r mut Reader<B>,
+        last: u64,
+    ) -> Result<Option<format::RecordRef<'r>>, LogError<S::Error>> {
         let max = self.config.max_payload;
         if reader.cuts != self.cuts {
             // Bytes this reader may have buffered were cut after a failed append; forget the
@@ -324,6 +343,11 @@ impl<S: Storage> Log<S> {
                     if seq <= reader.skip_through {
                         reader.last_seq = seq;
                         continue;
+                    }
+                    if seq > last {
+                        // Not for this caller yet: step back in front of the record.
+                        reader.offset = reader.win_start + at as u64;
+                        return Ok(None);
                     }
                     let expected = reader.last_seq.max(reader.skip_through).saturating_add(1);
                     if reader.last_seq != 0 && seq > expected {
