@@ -182,9 +182,9 @@ impl<S: Storage> Log<S> {
     ///
     /// # Cancel safety
     ///
-    /// Not cancel safe: dropping the future after the write started may leave a partial record,
-    /// which the next open classifies as a torn tail; the seq is not reused while this log
-    /// lives only if the write completed.
+    /// Not cancel safe: dropped after the write started, it may leave a partial record (the
+    /// next open cuts it as a torn tail) or a complete one whose seq the caller never learns;
+    /// the log itself then hands out that seq again only if the bytes were not complete.
     pub async fn append<T: Serialize>(
         &mut self,
         value: &T,
@@ -289,8 +289,9 @@ impl<S: Storage> Log<S> {
         if self.active.is_some() && (fits || empty) {
             return Ok(());
         }
-        if let Some(old) = self.active {
-            // Invariant 5: a sealed segment has no unsynced bytes.
+        // Invariant 5: a sealed segment has no unsynced bytes. The newest segment is the one
+        // to seal, whether appends still go to it or a failed write left it behind.
+        if let (Some(old), true) = (self.last_id, self.synced_seq < self.last_seq()) {
             self.storage.sync(old).await.map_err(LogError::Storage)?;
             self.synced_seq = self.last_seq();
         }
@@ -299,10 +300,18 @@ impl<S: Storage> Log<S> {
         self.last_id = Some(id);
         self.active = None;
         let header = format::encode_segment_header(self.next_seq);
-        self.storage.append(id, &header).await.map_err(LogError::Storage)?;
         // A durable header means a newest segment with a bad header and no records can only be
         // a crash during creation, which recovery may delete.
-        self.storage.sync(id).await.map_err(LogError::Storage)?;
+        let mut written = self.storage.append(id, &header).await;
+        if written.is_ok() {
+            written = self.storage.sync(id).await;
+        }
+        if let Err(e) = written {
+            // Leave no headerless segment in the middle of the log; if the delete fails too,
+            // the next open reports it as a damaged header (it holds no records).
+            let _ = self.storage.delete_segment(id).await;
+            return Err(LogError::Storage(e));
+        }
         self.active = Some(id);
         self.active_len = SEGMENT_HEADER_LEN as u64;
         self.stored_bytes += SEGMENT_HEADER_LEN as u64;
