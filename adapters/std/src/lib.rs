@@ -1,6 +1,13 @@
-//! plover on a native host.
+//! plover on a native host: the file-backed durable log (more glue and the CLI come later).
 //!
-//! This crate will own the file-backed durable log, the native executor glue and the `plover`
-//! command-line program. For now it re-exports the core so that dependants can start from it.
+//! [`FileStorage`] implements the core's storage trait on a directory of segment files;
+//! [`FileLog`] adds the fsync policy, group commit and thread safety. Unix only for now
+//! (positioned reads use `std::os::unix::fs::FileExt`).
 
 pub use plover_core as core;
+
+mod file_log;
+mod file_storage;
+
+pub use file_log::{FileLog, FileLogError, FileLogOptions, FsyncPolicy};
+pub use file_storage::{DEFAULT_BATCH_BYTES, FileStorage};
