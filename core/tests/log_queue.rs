@@ -149,3 +149,13 @@ fn dead_letters_are_listed_with_reasons_and_replayed_once() {
         assert_eq!(again, 0, "replayed entries are not replayed again");
     });
 }
+
+#[test]
+fn zero_capacity_refuses_instead_of_spinning() {
+    for overflow in Overflow::ALL {
+        let q = queue(MemStorage::new(), Capacity::Records(0), overflow);
+        assert_eq!(block_on(q.push(&item(1))), Err(QueueError::TooLarge), "{overflow:?}");
+        let q = queue(MemStorage::new(), Capacity::Bytes(10), overflow);
+        assert_eq!(block_on(q.push(&item(1))), Err(QueueError::TooLarge), "{overflow:?}");
+    }
+}
