@@ -27,6 +27,15 @@ say "no_std builds: plover-core for Cortex-M0 and wasm32, no features"
 cargo build -p plover-core --target thumbv6m-none-eabi
 cargo build -p plover-core --target wasm32-unknown-unknown
 
+if [ "${PLOVER_SKIP_FUZZ:-0}" != 1 ]; then
+  say "fuzzing the log decoder and recovery (${PLOVER_FUZZ_SECONDS:-30} s each)"
+  for target in decode_record recover_segment; do
+    mkdir -p "fuzz/corpus/$target"
+    (cd fuzz && cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+      -max_total_time="${PLOVER_FUZZ_SECONDS:-30}" -print_final_stats=0)
+  done
+fi
+
 say "benchmarks build"
 cargo bench --workspace --no-run
 
