@@ -55,7 +55,7 @@ use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use heapless::Deque;
 
-pub use error::{Closed, Pushed, TryPopError, TryPushError};
+pub use error::{CapacityError, Closed, Pushed, TryPopError, TryPushError};
 pub use future::{Pop, PopMany, Push};
 pub use metrics::Metrics;
 #[cfg(feature = "futures")]
@@ -86,6 +86,8 @@ use waiters::Waiters;
 /// ```
 pub struct Queue<M: RawMutex, T, const N: usize> {
     policy: Overflow,
+    /// The capacity in force: `N`, or less when chosen at run time ([`Queue::with_capacity`]).
+    limit: usize,
     state: Mutex<M, RefCell<State<T, N>>>,
 }
 
@@ -113,8 +115,27 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
     /// `const`, so a queue can be a `static`. A capacity of 0 is rejected at compile time.
     pub const fn new(policy: Overflow) -> Self {
         const { assert!(N > 0, "a queue needs a capacity of at least one item") };
+        Queue::build(policy, N)
+    }
+
+    /// Creates an empty, open queue that holds at most `capacity` items, for capacities chosen
+    /// at run time (a command-line flag, a control on a page). Storage for `N` items is still
+    /// reserved; `N` is the largest capacity such a queue can be given.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError`] if `capacity` is 0 or greater than `N`.
+    pub const fn with_capacity(policy: Overflow, capacity: usize) -> Result<Self, CapacityError> {
+        if capacity == 0 || capacity > N {
+            return Err(CapacityError { requested: capacity, max: N });
+        }
+        Ok(Queue::build(policy, capacity))
+    }
+
+    const fn build(policy: Overflow, limit: usize) -> Self {
         Queue {
             policy,
+            limit,
             state: Mutex::new(RefCell::new(State {
                 items: Deque::new(),
                 closed: false,
@@ -244,14 +265,14 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
         self.len() == 0
     }
 
-    /// Whether the queue holds `N` items now.
+    /// Whether the queue holds [`capacity`](Self::capacity) items now.
     pub fn is_full(&self) -> bool {
-        self.len() == N
+        self.len() >= self.limit
     }
 
-    /// The fixed capacity `N`.
+    /// The capacity: `N`, or the one given to [`with_capacity`](Self::with_capacity).
     pub const fn capacity(&self) -> usize {
-        N
+        self.limit
     }
 
     /// The overflow policy chosen at construction.
@@ -280,7 +301,8 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
                 return (Step::Closed(item), After::Nothing);
             }
 
-            let pushed = match state.items.push_back(item) {
+            let room = state.items.len() < self.limit;
+            let pushed = match if room { state.items.push_back(item) } else { Err(item) } {
                 Ok(()) => Pushed::Admitted,
                 Err(item) => match self.overflow(&mut state, item, waiter) {
                     Ok(pushed) => pushed,
@@ -479,7 +501,7 @@ impl<M: RawMutex, T, const N: usize> core::fmt::Debug for Queue<M, T, N> {
         });
         f.debug_struct("Queue")
             .field("policy", &self.policy)
-            .field("capacity", &N)
+            .field("capacity", &self.limit)
             .field("len", &len)
             .field("closed", &closed)
             .finish()
