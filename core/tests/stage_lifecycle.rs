@@ -364,3 +364,17 @@ fn a_pump_into_a_stopped_stage_hands_the_item_back_unacknowledged() {
     assert_eq!(returned, vec![7]);
     assert!(source.acknowledged.is_empty());
 }
+
+#[test]
+fn a_pipeline_is_a_stage_handler() {
+    use plover_core::stage::Handler;
+    use plover_core::{Call, Phase, Pipeline};
+
+    let pipeline = Pipeline::<u32>::new()
+        .intercept_fn(Phase::PROCESS, async |call: &Call<u32>| {
+            call.with_subject_mut(|n| *n += 1);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(futures_lite::future::block_on(pipeline.handle(41)), Ok(42));
+}
