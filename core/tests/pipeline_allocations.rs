@@ -117,3 +117,42 @@ fn executing_an_event_allocates_nothing() {
     assert_eq!(failed, (0..1000).filter(|n| n % 3 == 0 || n % 5 == 0).count());
     assert_eq!(allocations, 0, "executions allocated {allocations} times");
 }
+
+#[test]
+fn executing_out_of_registration_order_allocates_nothing() {
+    // Registering Fallback first puts execution order out of registration order, so the level
+    // driver (dispatch by index) runs these events.
+    let pipeline = Pipeline::<Reading>::new()
+        .intercept_fn(Phase::FALLBACK, async |call: &Call<Reading>| {
+            call.proceed().await?;
+            Ok(())
+        })
+        .unwrap()
+        .intercept(Phase::MONITORING, monitoring(FixedClock, |_: &Reading, _| {}))
+        .unwrap()
+        .intercept(
+            Phase::PROCESS,
+            process(async |event: &mut Reading| {
+                futures_lite::future::yield_now().await;
+                if *event.input() % 5 == 0 {
+                    Err(Failure::processing("multiple of 5"))
+                } else {
+                    Ok(())
+                }
+            }),
+        )
+        .unwrap();
+
+    let (allocations, failed) = futures_lite::future::block_on(async {
+        let _ = pipeline.execute(Event::new(1)).await;
+        let before = allocations();
+        let mut failed = 0;
+        for n in 0..1000 {
+            let event = pipeline.execute(Event::new(n)).await.unwrap();
+            failed += usize::from(plover_core::event::Subject::is_failed(&event));
+        }
+        (allocations() - before, failed)
+    });
+    assert_eq!(failed, 200);
+    assert_eq!(allocations, 0, "executions allocated {allocations} times");
+}

@@ -9,10 +9,23 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use portable_atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use portable_atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::Relaxed};
 use spin::mutex::SpinMutex;
 
 use crate::failure::Failure;
+
+/// How a stretch of the pipeline ended, as the driver passes it around: `Err(Parked)` means a
+/// failure is travelling outward and waits in the call ([`Call::take_failure`]). Keeping the
+/// `Failure` itself out of the driver's return values saves copying it at every level.
+pub type Flow = Result<(), Parked>;
+
+/// A failure is parked in the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parked;
+
+const DELIVERY_NONE: u8 = 0;
+const DELIVERY_OK: u8 = 1;
+const DELIVERY_FAILED: u8 = 2;
 
 /// The context an interceptor receives: the subject and the controls of one execution.
 ///
@@ -32,8 +45,11 @@ use crate::failure::Failure;
 /// closure is a programming error and panics, as a `RefCell` would.
 pub struct Call<S> {
     subject: SpinMutex<S>,
-    /// What downstream returned, left here for the [`Proceed`] future that asked for it.
-    delivery: SpinMutex<Option<Result<(), Failure>>>,
+    /// The failure travelling outward, parked here so the driver passes only a [`Flow`].
+    failure: SpinMutex<Option<Failure>>,
+    /// What downstream returned, for the [`Proceed`] future that asked for it: one of the
+    /// `DELIVERY_*` values.
+    delivery: AtomicU8,
     /// Position, in execution order, of the next interceptor to start.
     cursor: AtomicUsize,
     /// Interceptors in this execution.
@@ -47,7 +63,8 @@ impl<S> Call<S> {
     pub(crate) fn new(subject: S, len: usize) -> Self {
         Call {
             subject: SpinMutex::new(subject),
-            delivery: SpinMutex::new(None),
+            failure: SpinMutex::new(None),
+            delivery: AtomicU8::new(DELIVERY_NONE),
             cursor: AtomicUsize::new(0),
             len,
             finished: AtomicBool::new(false),
@@ -131,8 +148,23 @@ impl<S> Call<S> {
         self.finished.load(Relaxed)
     }
 
+    /// Interceptors in this execution.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Claims the interceptor at `position` for the in-order walk: `false` if the call is
+    /// finished or the cursor has already passed it.
+    pub(crate) fn claim(&self, position: usize) -> bool {
+        if self.is_finished() || self.cursor.load(Relaxed) > position {
+            return false;
+        }
+        self.cursor.store(position + 1, Relaxed);
+        true
+    }
+
     /// Whether nothing is left to run downstream.
-    fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.is_finished() || self.cursor.load(Relaxed) >= self.len
     }
 
@@ -159,8 +191,22 @@ impl<S> Call<S> {
         requested
     }
 
-    pub(crate) fn deliver(&self, result: Result<(), Failure>) {
-        *self.delivery.lock() = Some(result);
+    /// Leaves downstream's outcome for the waiting [`Proceed`] future.
+    pub(crate) fn deliver(&self, flow: Flow) {
+        let value = if flow.is_ok() { DELIVERY_OK } else { DELIVERY_FAILED };
+        self.delivery.store(value, Relaxed);
+    }
+
+    /// Parks `failure` as the one travelling outward and returns the flow that says so.
+    pub(crate) fn fail(&self, failure: Failure) -> Flow {
+        *self.failure.lock() = Some(failure);
+        Err(Parked)
+    }
+
+    /// Takes the parked failure (an internal failure if, against the driver's invariant, none
+    /// is parked).
+    pub(crate) fn take_failure(&self) -> Failure {
+        self.failure.lock().take().unwrap_or_else(|| Failure::internal("failure lost"))
     }
 }
 
@@ -186,9 +232,10 @@ impl<S> Future for Proceed<'_, S> {
             self.requested = true;
             return Poll::Pending;
         }
-        match self.call.delivery.lock().take() {
-            Some(result) => Poll::Ready(result),
-            None => Poll::Pending,
+        match self.call.delivery.swap(DELIVERY_NONE, Relaxed) {
+            DELIVERY_OK => Poll::Ready(Ok(())),
+            DELIVERY_FAILED => Poll::Ready(Err(self.call.take_failure())),
+            _ => Poll::Pending,
         }
     }
 }

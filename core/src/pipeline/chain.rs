@@ -1,23 +1,30 @@
-//! Interceptors, and the driver that runs them with Ktor's nesting without boxing a future.
+//! Interceptors, and the two ways the pipeline runs them with Ktor's nesting without boxing.
 //!
 //! Ktor's `proceed` is a recursive call; Rust cannot await a recursive call without a box. The
-//! driver instead runs *levels*: a level starts interceptors one after the other; when one of
-//! them waits in [`Call::proceed`], the level keeps that interceptor's future pinned where it
-//! is and awaits the next level, which runs the rest, then polls the waiting interceptor again
-//! with the result. At most one interceptor per level waits, so a chain of `N` interceptors
-//! never needs more than `N + 1` levels, and the levels are nested *types* ([`Link`] by
-//! [`Link`]), not nested calls: the whole execution is one future of fixed size.
+//! chain of interceptors is instead a type-level list ([`Link`] by [`Link`], registration
+//! order), and [`Call::proceed`] only raises a flag and returns `Pending`: whoever polls the
+//! interceptor sees the flag, runs the rest of the pipeline, then polls the interceptor again
+//! with the result. Two drivers do that:
 //!
-//! The cursor that says which interceptor starts next is shared by all levels. That is what
-//! makes failure "fail forward": when an interceptor fails, the failure travels out level by
-//! level; an interceptor that catches it and returns `Ok` ends its own level's wait, and that
-//! level goes on from the shared cursor, i.e. right after the interceptor that failed.
+//! - *In-order walk* (`run_link`), when execution order is registration order (interceptors
+//!   registered phase by phase, the common case): each link runs its own interceptor and
+//!   awaits the rest of the list inside it when it proceeds, or after it when it returns. The
+//!   nesting follows the list's type, so no dispatch is needed.
+//! - *Levels* (`run_level`), for any order: a level starts interceptors one after the other,
+//!   found by index (`intercept_at`); when one waits in `proceed`, the level keeps its future
+//!   pinned and awaits the next level, which runs the rest. At most one interceptor per level
+//!   waits, so `N` interceptors need at most `N + 1` levels, nested as types.
+//!
+//! Either way the whole execution is one future of fixed size. The cursor that says which
+//! interceptor starts next is shared, which is what makes failure "fail forward": when an
+//! interceptor fails, the failure travels out; an interceptor that catches it and returns `Ok`
+//! lets execution go on from the shared cursor, i.e. right after the interceptor that failed.
 
 use core::future::{Future, poll_fn};
 use core::pin::{Pin, pin};
 use core::task::{Context, Poll};
 
-use super::call::Call;
+use super::call::{Call, Flow, Parked};
 use crate::failure::Failure;
 
 /// An async interceptor of subjects `S`.
@@ -73,8 +80,8 @@ where
 
 /// The interceptors of a pipeline, indexed in registration order.
 ///
-/// Implemented by `()` (no interceptors), by [`Link`] (a chain plus one more) and, with the
-/// `alloc` feature, by `DynChain`. You do not implement it yourself.
+/// Implemented by `()` (no interceptors), by [`Link`] (one interceptor followed by a chain)
+/// and, with the `alloc` feature, by `DynChain`. You do not implement it yourself.
 pub trait Chain<S> {
     /// Number of interceptors.
     fn len(&self) -> usize;
@@ -100,11 +107,17 @@ pub trait Chain<S> {
         root: &'a R,
         order: &'a [u8],
         call: &'a Call<S>,
-    ) -> impl Future<Output = Result<(), Failure>>;
+    ) -> impl Future<Output = Flow>;
+
+    /// Runs the whole chain when execution order is registration order (see the module docs);
+    /// `order` is only for chains that cannot walk themselves.
+    #[doc(hidden)]
+    fn run_in_order<'a>(&'a self, order: &'a [u8], call: &'a Call<S>)
+    -> impl Future<Output = Flow>;
 }
 
-/// A chain of interceptors plus one more, registered after them.
-pub struct Link<P, I>(pub(crate) P, pub(crate) I);
+/// One interceptor followed by the chain of those registered after it.
+pub struct Link<I, R>(pub(crate) I, pub(crate) R);
 
 impl<S> Chain<S> for () {
     fn len(&self) -> usize {
@@ -124,19 +137,29 @@ impl<S> Chain<S> for () {
         root: &'a R,
         order: &'a [u8],
         call: &'a Call<S>,
-    ) -> impl Future<Output = Result<(), Failure>> {
+    ) -> impl Future<Output = Flow> {
         // The deepest level: every interceptor is already waiting above, so the cursor is at
         // the end and this level runs nothing. Asking for a deeper one cannot happen.
-        run_level(root, order, call, || {
-            core::future::ready(Err(Failure::internal("pipeline nested deeper than its length")))
+        run_level(root, order, call, move || {
+            core::future::ready(
+                call.fail(Failure::internal("pipeline nested deeper than its length")),
+            )
         })
+    }
+
+    fn run_in_order<'a>(
+        &'a self,
+        _order: &'a [u8],
+        _call: &'a Call<S>,
+    ) -> impl Future<Output = Flow> {
+        core::future::ready(Ok(()))
     }
 }
 
-impl<S, P: Chain<S>, I: Interceptor<S>> Chain<S> for Link<P, I> {
+impl<S, I: Interceptor<S>, R: Chain<S>> Chain<S> for Link<I, R> {
     #[inline]
     fn len(&self) -> usize {
-        self.0.len() + 1
+        self.1.len() + 1
     }
 
     #[inline]
@@ -145,20 +168,93 @@ impl<S, P: Chain<S>, I: Interceptor<S>> Chain<S> for Link<P, I> {
         index: usize,
         call: &'a Call<S>,
     ) -> impl Future<Output = Result<(), Failure>> {
-        if index == self.0.len() {
-            Either::Head { future: self.1.intercept(call) }
+        if index == 0 {
+            Either::Head { future: self.0.intercept(call) }
         } else {
-            Either::Tail { future: self.0.intercept_at(index, call) }
+            Either::Tail { future: self.1.intercept_at(index - 1, call) }
         }
     }
 
-    fn drive<'a, R: Chain<S>>(
+    fn drive<'a, Root: Chain<S>>(
         &'a self,
-        root: &'a R,
+        root: &'a Root,
         order: &'a [u8],
         call: &'a Call<S>,
-    ) -> impl Future<Output = Result<(), Failure>> {
-        run_level(root, order, call, move || self.0.drive(root, order, call))
+    ) -> impl Future<Output = Flow> {
+        run_level(root, order, call, move || self.1.drive(root, order, call))
+    }
+
+    fn run_in_order<'a>(
+        &'a self,
+        order: &'a [u8],
+        call: &'a Call<S>,
+    ) -> impl Future<Output = Flow> {
+        run_link(&self.0, &self.1, order, call)
+    }
+}
+
+/// The in-order walk over one link: run its interceptor if the cursor is at it, with the rest
+/// of the chain nested inside whenever it waits in `proceed`, then the rest after it.
+///
+/// The rest of the chain is awaited in exactly one place, so a chain of `N` links is one
+/// future of `N` nested parts, not `2^N`.
+async fn run_link<S, I: Interceptor<S>, R: Chain<S>>(
+    head: &I,
+    rest: &R,
+    order: &[u8],
+    call: &Call<S>,
+) -> Flow {
+    let position = call.len() - 1 - rest.len();
+    // A link the cursor has passed already ran, before a failure that an enclosing
+    // interceptor recovered from: it is skipped, and so is everything after `finish`.
+    let mut head_done = !call.claim(position);
+    let mut interceptor = pin!(None);
+    if !head_done {
+        interceptor.set(Some(head.intercept(call)));
+    }
+    loop {
+        if !head_done {
+            let step = poll_fn(|cx| {
+                let Some(future) = interceptor.as_mut().as_pin_mut() else {
+                    return Poll::Ready(Step::Done);
+                };
+                poll_step(future, cx, call)
+            })
+            .await;
+            match step {
+                Step::Done => head_done = true,
+                Step::Failed => return Err(Parked),
+                Step::Proceed => {}
+            }
+        }
+        if head_done && call.is_done() {
+            return Ok(());
+        }
+        let downstream = rest.run_in_order(order, call).await;
+        if head_done {
+            return downstream;
+        }
+        call.deliver(downstream);
+    }
+}
+
+/// Polls an interceptor's future once and says what came of it; a failure is parked in the
+/// call, so that the common path never moves a whole `Failure` around.
+#[inline]
+fn poll_step<F: Future<Output = Result<(), Failure>>, S>(
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+    call: &Call<S>,
+) -> Poll<Step> {
+    call.clear_proceed_request();
+    match future.poll(cx) {
+        Poll::Ready(Ok(())) => Poll::Ready(Step::Done),
+        Poll::Ready(Err(failure)) => {
+            let _ = call.fail(failure);
+            Poll::Ready(Step::Failed)
+        }
+        Poll::Pending if call.take_proceed_request() => Poll::Ready(Step::Proceed),
+        Poll::Pending => Poll::Pending,
     }
 }
 
@@ -186,28 +282,54 @@ impl<H: Future, T: Future<Output = H::Output>> Future for Either<H, T> {
     }
 }
 
-/// Appends a chain after another one; [`Pipeline::merge`](super::Pipeline::merge) uses it.
-pub trait AppendTo<P> {
-    /// The combined chain.
+/// Adds one interceptor at the end of a chain; [`Pipeline::intercept`](super::Pipeline::intercept)
+/// uses it.
+pub trait PushBack<I> {
+    /// The longer chain.
     type Output;
 
-    /// Puts `self`'s interceptors after `prefix`'s.
-    fn append_to(self, prefix: P) -> Self::Output;
+    /// `self` followed by `interceptor`.
+    fn push_back(self, interceptor: I) -> Self::Output;
 }
 
-impl<P> AppendTo<P> for () {
-    type Output = P;
+impl<I> PushBack<I> for () {
+    type Output = Link<I, ()>;
 
-    fn append_to(self, prefix: P) -> P {
-        prefix
+    fn push_back(self, interceptor: I) -> Self::Output {
+        Link(interceptor, ())
     }
 }
 
-impl<P, Q: AppendTo<P>, I> AppendTo<P> for Link<Q, I> {
-    type Output = Link<Q::Output, I>;
+impl<I, H, R: PushBack<I>> PushBack<I> for Link<H, R> {
+    type Output = Link<H, R::Output>;
 
-    fn append_to(self, prefix: P) -> Self::Output {
-        Link(self.0.append_to(prefix), self.1)
+    fn push_back(self, interceptor: I) -> Self::Output {
+        Link(self.0, self.1.push_back(interceptor))
+    }
+}
+
+/// Puts a chain after another; [`Pipeline::merge`](super::Pipeline::merge) uses it.
+pub trait Concat<B> {
+    /// The combined chain.
+    type Output;
+
+    /// `self`'s interceptors, then `after`'s.
+    fn concat(self, after: B) -> Self::Output;
+}
+
+impl<B> Concat<B> for () {
+    type Output = B;
+
+    fn concat(self, after: B) -> B {
+        after
+    }
+}
+
+impl<B, H, R: Concat<B>> Concat<B> for Link<H, R> {
+    type Output = Link<H, R::Output>;
+
+    fn concat(self, after: B) -> Self::Output {
+        Link(self.0, self.1.concat(after))
     }
 }
 
@@ -224,44 +346,22 @@ enum Step {
 
 /// One level of the driver: starts interceptors in execution order until none is left or the
 /// call is finished; runs `deeper` whenever the current one waits in `proceed`.
-pub(crate) async fn run_level<S, R, D, F>(
-    root: &R,
-    order: &[u8],
-    call: &Call<S>,
-    deeper: D,
-) -> Result<(), Failure>
+pub(crate) async fn run_level<S, R, D, F>(root: &R, order: &[u8], call: &Call<S>, deeper: D) -> Flow
 where
     R: Chain<S>,
     D: Fn() -> F,
-    F: Future<Output = Result<(), Failure>>,
+    F: Future<Output = Flow>,
 {
     while let Some(position) = call.advance() {
         let Some(&index) = order.get(position) else {
-            return Err(Failure::internal("execution order shorter than the pipeline"));
+            return call.fail(Failure::internal("execution order shorter than the pipeline"));
         };
         let mut interceptor = pin!(root.intercept_at(usize::from(index), call));
         loop {
-            // The poll yields a one-byte step; a failure is parked in `failed` so that the
-            // common path never moves a whole `Failure` around.
-            let mut failed = None;
-            let step = poll_fn(|cx| {
-                call.clear_proceed_request();
-                match interceptor.as_mut().poll(cx) {
-                    Poll::Ready(Ok(())) => Poll::Ready(Step::Done),
-                    Poll::Ready(Err(failure)) => {
-                        failed = Some(failure);
-                        Poll::Ready(Step::Failed)
-                    }
-                    Poll::Pending if call.take_proceed_request() => Poll::Ready(Step::Proceed),
-                    Poll::Pending => Poll::Pending,
-                }
-            })
-            .await;
+            let step = poll_fn(|cx| poll_step(interceptor.as_mut(), cx, call)).await;
             match step {
                 Step::Done => break,
-                Step::Failed => {
-                    return Err(failed.unwrap_or_else(|| Failure::internal("failure lost")));
-                }
+                Step::Failed => return Err(Parked),
                 Step::Proceed => {
                     let downstream = deeper().await;
                     call.deliver(downstream);

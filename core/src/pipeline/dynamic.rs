@@ -10,8 +10,8 @@ use alloc::vec::Vec;
 use core::future::Future;
 use core::pin::Pin;
 
-use super::call::Call;
-use super::chain::{AppendTo, Chain, Interceptor, run_level};
+use super::call::{Call, Flow};
+use super::chain::{Chain, Concat, Interceptor, run_level};
 use super::{Phase, Pipeline, PipelineError};
 use crate::failure::Failure;
 
@@ -65,8 +65,17 @@ impl<S> Chain<S> for DynChain<S> {
         root: &'a R,
         order: &'a [u8],
         call: &'a Call<S>,
-    ) -> impl Future<Output = Result<(), Failure>> {
+    ) -> impl Future<Output = Flow> {
         boxed_level(root, order, call)
+    }
+
+    fn run_in_order<'a>(
+        &'a self,
+        order: &'a [u8],
+        call: &'a Call<S>,
+    ) -> impl Future<Output = Flow> {
+        // Boxed interceptors cannot be walked as a typed chain; the level driver serves.
+        boxed_level(self, order, call)
     }
 }
 
@@ -75,16 +84,16 @@ fn boxed_level<'a, S, R: Chain<S>>(
     root: &'a R,
     order: &'a [u8],
     call: &'a Call<S>,
-) -> BoxedIntercept<'a> {
+) -> Pin<Box<dyn Future<Output = Flow> + 'a>> {
     Box::pin(run_level(root, order, call, move || boxed_level(root, order, call)))
 }
 
-impl<S> AppendTo<DynChain<S>> for DynChain<S> {
+impl<S> Concat<DynChain<S>> for DynChain<S> {
     type Output = DynChain<S>;
 
-    fn append_to(self, mut prefix: DynChain<S>) -> DynChain<S> {
-        prefix.interceptors.extend(self.interceptors);
-        prefix
+    fn concat(mut self, after: DynChain<S>) -> DynChain<S> {
+        self.interceptors.extend(after.interceptors);
+        self
     }
 }
 

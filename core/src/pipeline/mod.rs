@@ -16,7 +16,9 @@ use core::fmt;
 use core::marker::PhantomData;
 
 pub use call::{Call, Proceed};
-pub use chain::{AppendTo, Chain, FnInterceptor, Interceptor, Link};
+#[doc(hidden)]
+pub use call::{Flow, Parked};
+pub use chain::{Chain, Concat, FnInterceptor, Interceptor, Link, PushBack};
 #[cfg(feature = "alloc")]
 pub use dynamic::{BoxedIntercept, DynChain, DynInterceptor, DynPipeline};
 pub use phase::{MAX_PHASES, Phase};
@@ -111,6 +113,8 @@ pub struct Pipeline<S, C = ()> {
     registrations: heapless::Vec<Phase, MAX_INTERCEPTORS>,
     /// Chain indexes in execution order: by phase, then by registration.
     order: heapless::Vec<u8, MAX_INTERCEPTORS>,
+    /// Whether execution order is registration order, so the chain can walk itself.
+    in_order: bool,
     chain: C,
     subject: PhantomData<fn(S) -> S>,
 }
@@ -139,6 +143,7 @@ impl<S, C> Pipeline<S, C> {
             phases,
             registrations: heapless::Vec::new(),
             order: heapless::Vec::new(),
+            in_order: true,
             chain,
             subject: PhantomData,
         }
@@ -211,6 +216,7 @@ impl<S, C> Pipeline<S, C> {
                 }
             }
         }
+        self.in_order = self.order.iter().enumerate().all(|(i, &index)| usize::from(index) == i);
     }
 
     fn register(&mut self, phase: Phase) -> Result<(), PipelineError> {
@@ -229,6 +235,7 @@ impl<S, C> Pipeline<S, C> {
             phases: self.phases,
             registrations: self.registrations,
             order: self.order,
+            in_order: self.in_order,
             chain: f(self.chain),
             subject: PhantomData,
         }
@@ -246,9 +253,12 @@ impl<S, C: Chain<S>> Pipeline<S, C> {
         mut self,
         phase: Phase,
         interceptor: I,
-    ) -> Result<Pipeline<S, Link<C, I>>, PipelineError> {
+    ) -> Result<Pipeline<S, C::Output>, PipelineError>
+    where
+        C: PushBack<I>,
+    {
         self.register(phase)?;
-        Ok(self.map_chain(|chain| Link(chain, interceptor)))
+        Ok(self.map_chain(|chain| chain.push_back(interceptor)))
     }
 
     /// Registers an async closure in `phase`; see [`intercept`](Pipeline::intercept).
@@ -260,9 +270,10 @@ impl<S, C: Chain<S>> Pipeline<S, C> {
         self,
         phase: Phase,
         f: F,
-    ) -> Result<Pipeline<S, Link<C, FnInterceptor<F>>>, PipelineError>
+    ) -> Result<Pipeline<S, C::Output>, PipelineError>
     where
         F: AsyncFn(&Call<S>) -> Result<(), Failure>,
+        C: PushBack<FnInterceptor<F>>,
     {
         self.intercept(phase, FnInterceptor(f))
     }
@@ -276,10 +287,13 @@ impl<S, C: Chain<S>> Pipeline<S, C> {
     /// [`PipelineError::TooManyPhases`] or [`PipelineError::TooManyInterceptors`] if the
     /// result would exceed a limit; [`PipelineError::UnknownPhase`] if one of `other`'s
     /// phases cannot be placed.
-    pub fn merge<D: Chain<S> + AppendTo<C>>(
+    pub fn merge<D: Chain<S>>(
         mut self,
         other: Pipeline<S, D>,
-    ) -> Result<Pipeline<S, D::Output>, PipelineError> {
+    ) -> Result<Pipeline<S, C::Output>, PipelineError>
+    where
+        C: Concat<D>,
+    {
         self.phases.merge(&other.phases)?;
         for phase in other.registrations.iter() {
             self.registrations
@@ -287,7 +301,7 @@ impl<S, C: Chain<S>> Pipeline<S, C> {
                 .map_err(|_| PipelineError::TooManyInterceptors { capacity: MAX_INTERCEPTORS })?;
         }
         self.reorder();
-        Ok(self.map_chain(|chain| other.chain.append_to(chain)))
+        Ok(self.map_chain(|chain| chain.concat(other.chain)))
     }
 
     /// Runs `subject` through every phase.
@@ -302,11 +316,17 @@ impl<S, C: Chain<S>> Pipeline<S, C> {
     /// Cancellation is not a failure: no interceptor sees an `Err` because of it.
     pub async fn execute(&self, subject: S) -> Result<S, Unhandled<S>> {
         let call = Call::new(subject, self.order.len());
-        let result = self.chain.drive(&self.chain, &self.order, &call).await;
-        let subject = call.into_subject();
+        let result = if self.in_order {
+            self.chain.run_in_order(&self.order, &call).await
+        } else {
+            self.chain.drive(&self.chain, &self.order, &call).await
+        };
         match result {
-            Ok(()) => Ok(subject),
-            Err(failure) => Err(Unhandled { subject, failure }),
+            Ok(()) => Ok(call.into_subject()),
+            Err(_) => {
+                let failure = call.take_failure();
+                Err(Unhandled { subject: call.into_subject(), failure })
+            }
         }
     }
 }
