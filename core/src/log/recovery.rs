@@ -234,27 +234,28 @@ impl<S: Storage> Log<S> {
             return Ok(());
         }
 
-        let mut end = seg.len;
         if let Some(from) = seg.bad_from {
             // Bad bytes up to the end of the newest segment with nothing valid after them: an
             // interrupted write (torn) or a file extended without its data (zeros). Either way
-            // it belongs to appends whose sync never completed: cut it.
+            // it belongs to appends whose sync never completed: seal the segment before it.
+            // Appends go to a new segment, since flash cannot reuse the torn bytes.
             let zeros = self.all_zero(seg.id, from, seg.len, buf).await?;
             if zeros {
                 self.report.zero_tail_bytes += seg.len - from;
             } else {
                 self.report.torn_tail_bytes += seg.len - from;
             }
-            self.storage.truncate(seg.id, from).await.map_err(LogError::Storage)?;
+            self.storage.seal(seg.id, from).await.map_err(LogError::Storage)?;
             self.stored_bytes -= seg.len - from;
-            end = from;
+            self.active = None;
+            return Ok(());
         }
         // What we read may still sit in a page cache only; make it durable before building on it.
         self.storage.sync(seg.id).await.map_err(LogError::Storage)?;
 
         if seg.base.is_some() {
             self.active = Some(seg.id);
-            self.active_len = end;
+            self.active_len = seg.len;
         } else {
             // Records but a damaged header: readable, but do not append to it.
             self.active = None;
