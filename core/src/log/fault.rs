@@ -162,6 +162,11 @@ impl<S: Storage> Storage for FaultStorage<S> {
         self.inner.seal(id, len).await.map_err(FaultError::Inner)
     }
 
+    async fn is_sealed(&mut self, id: SegmentId) -> Result<bool, Self::Error> {
+        self.enter()?;
+        self.inner.is_sealed(id).await.map_err(FaultError::Inner)
+    }
+
     async fn sync(&mut self, id: SegmentId) -> Result<(), Self::Error> {
         self.enter()?;
         self.inner.sync(id).await.map_err(FaultError::Inner)

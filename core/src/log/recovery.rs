@@ -253,11 +253,13 @@ impl<S: Storage> Log<S> {
         // What we read may still sit in a page cache only; make it durable before building on it.
         self.storage.sync(seg.id).await.map_err(LogError::Storage)?;
 
-        if seg.base.is_some() {
+        let sealed = self.storage.is_sealed(seg.id).await.map_err(LogError::Storage)?;
+        if seg.base.is_some() && !sealed {
             self.active = Some(seg.id);
             self.active_len = seg.len;
         } else {
-            // Records but a damaged header: readable, but do not append to it.
+            // Records but a damaged header, or sealed in an earlier run (flash remembers the
+            // seal): readable, but do not append to it.
             self.active = None;
         }
         Ok(())

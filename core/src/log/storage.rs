@@ -71,6 +71,16 @@ pub trait Storage {
     /// sealed: it starts a new one.
     async fn seal(&mut self, id: SegmentId, len: u64) -> Result<(), Self::Error>;
 
+    /// Whether the segment refuses appends because it was sealed (also in an earlier run).
+    ///
+    /// On open, the log appends to the newest segment only if this is `false`. Backends whose
+    /// `seal` really cuts the bytes off (files, memory) may forget the seal and keep the
+    /// default, which says `false`.
+    async fn is_sealed(&mut self, id: SegmentId) -> Result<bool, Self::Error> {
+        let _ = id;
+        Ok(false)
+    }
+
     /// Makes every byte appended to the segment so far durable.
     async fn sync(&mut self, id: SegmentId) -> Result<(), Self::Error>;
 
