@@ -235,9 +235,7 @@ impl<F: MultiwriteNorFlash, const PAGES: usize> FlashStorage<F, PAGES> {
     }
 
     fn find(&self, id: SegmentId) -> Option<usize> {
-        self.pages[..self.count]
-            .iter()
-            .position(|p| matches!(p, Page::Used(seg) if seg.id == id))
+        self.pages[..self.count].iter().position(|p| matches!(p, Page::Used(seg) if seg.id == id))
     }
 
     fn segment(&mut self, id: SegmentId) -> Result<(usize, &mut Segment), FlashError<F::Error>> {

@@ -231,6 +231,8 @@ impl<S: Storage> Log<S> {
             self.report.bad_segment_headers -= 1;
             self.storage.delete_segment(seg.id).await.map_err(LogError::Storage)?;
             self.stored_bytes -= seg.len;
+            // Its id is free again: skipping it would read as a missing segment next time.
+            self.last_id = seg.id.checked_sub(1);
             return Ok(());
         }
 
