@@ -1,0 +1,82 @@
+//! plover firmware for QEMU's lm3s6965evb (Cortex-M3): the whole data path on one executor.
+//!
+//! It runs the scenario of `scenario.rs` once per overflow policy and once across a reset,
+//! prints what happened through semihosting, and exits 0 when every check held, 1 otherwise
+//! (a panic exits 1 too). `scripts/firmware.sh` builds it, runs it and checks the output.
+#![no_std]
+#![no_main]
+
+mod scenario;
+mod sensor;
+mod stages;
+mod uplink;
+
+use cortex_m_semihosting::{debug, hprintln};
+use embassy_executor::Spawner;
+use plover_core::Overflow;
+
+use crate::scenario::{FLASH_BYTES, Failed, Flash};
+
+/// Readings per policy run (a tenth of them fail validation).
+const READINGS: u32 = 400;
+
+#[embassy_executor::main]
+async fn main(_spawner: Spawner) {
+    hprintln!("plover firmware: lm3s6965evb, {} KiB simulated NOR flash", FLASH_BYTES / 1024);
+    match run().await {
+        Ok(()) => {
+            hprintln!("RESULT: PASS");
+            debug::exit(debug::EXIT_SUCCESS);
+        }
+        Err(why) => {
+            hprintln!("RESULT: FAIL {}", why);
+            debug::exit(debug::EXIT_FAILURE);
+        }
+    }
+}
+
+async fn run() -> Result<(), Failed> {
+    let bytes = cortex_m::singleton!(: [u8; FLASH_BYTES] = [0; FLASH_BYTES])
+        .ok_or("the flash buffer was taken twice")?;
+    let mut flash = Flash::new(bytes);
+    for policy in Overflow::ALL {
+        // A factory-fresh flash for each policy: erased, no log in it.
+        flash = Flash::new(flash.into_inner());
+        let (run, back) = scenario::run_policy(flash, policy, READINGS).await?;
+        flash = back;
+        hprintln!(
+            "policy {}: valid {} rejected {} delivered {} dropped {} refused {} waited {} offline {} ok",
+            policy.name(),
+            run.produced.valid,
+            run.produced.rejected,
+            run.uplink.delivered,
+            run.dropped,
+            run.produced.refused,
+            run.produced.waited,
+            run.uplink.offline
+        );
+    }
+
+    flash = Flash::new(flash.into_inner());
+    let (run, flash) = scenario::run_reset(flash).await?;
+    hprintln!(
+        "reset: torn tail {} bytes, replayed {} (duplicates {}), delivered {} in order ok",
+        run.report.torn_tail_bytes,
+        run.replayed,
+        run.uplink.duplicates,
+        run.uplink.delivered
+    );
+    let erases = (0..scenario::PAGES).map(|p| flash.erase_count(p));
+    let (min, max) = erases.fold((u32::MAX, 0), |(lo, hi), n| (lo.min(n), hi.max(n)));
+    hprintln!("flash: {} pages, erases per page min {} max {}", scenario::PAGES, min, max);
+    Ok(())
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    hprintln!("RESULT: FAIL panic: {}", info);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfe();
+    }
+}
