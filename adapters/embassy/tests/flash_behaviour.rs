@@ -144,3 +144,23 @@ fn unsupported_regions_are_refused() {
     assert!(bad(0..11 * 256), "past the end of the flash");
     assert!(!bad(0..3 * 256));
 }
+
+#[test]
+fn acknowledging_each_item_as_it_is_received_crosses_segments() {
+    let queue: DurableQueue<NoopRawMutex, Flashed, u64, 64> = block_on(DurableQueue::new(
+        open(mount(blank())),
+        plover_core::log::Capacity::Records(1000),
+        Overflow::Block,
+    ))
+    .expect("queue");
+    for i in 0..40u64 {
+        block_on(queue.push(&i)).expect("push");
+    }
+    // The reader sits at the end of the oldest segment when an ack deletes it.
+    for i in 0..40u64 {
+        let (seq, item) = block_on(queue.try_recv()).expect("recv").expect("an item");
+        assert_eq!(item, i);
+        block_on(queue.ack(seq)).expect("ack");
+    }
+    assert!(block_on(queue.try_recv()).expect("recv").is_none());
+}

@@ -454,7 +454,24 @@ impl<S: Storage> Log<S> {
                     None => return Ok(None),
                 }
             }
-            match reader.step(&mut self.storage, max).await.map_err(LogError::Storage)? {
+            let step = match reader.step(&mut self.storage, max).await {
+                Ok(step) => step,
+                Err(e) => {
+                    // An acknowledgement may have deleted the segment the reader was finishing
+                    // (it sits after that segment's last record). Go on at the next one; any
+                    // other failure is the storage's.
+                    let current = reader.segment.unwrap_or_default();
+                    let after = current.checked_sub(1);
+                    match self.storage.next_segment(after).await.map_err(LogError::Storage)? {
+                        Some(next) if next != current => {
+                            reader.enter_segment(next);
+                            continue;
+                        }
+                        _ => return Err(LogError::Storage(e)),
+                    }
+                }
+            };
+            match step {
                 Step::Record { seq, at, len } => {
                     if seq <= reader.skip_through {
                         reader.last_seq = seq;
