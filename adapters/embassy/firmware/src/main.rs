@@ -5,6 +5,8 @@
 //! (a panic exits 1 too). `scripts/firmware.sh` builds it, runs it and checks the output.
 #![no_std]
 #![no_main]
+// The `baseline` and `footprint` measurement builds leave most of the scenario unused.
+#![cfg_attr(any(feature = "baseline", feature = "footprint"), allow(dead_code, unused_imports))]
 
 mod scenario;
 mod sensor;
@@ -13,9 +15,12 @@ mod uplink;
 
 use cortex_m_semihosting::{debug, hprintln};
 use embassy_executor::Spawner;
-use plover_core::Overflow;
 
-use crate::scenario::{FLASH_BYTES, Failed, Flash};
+use crate::scenario::{FLASH_BYTES, Failed};
+#[cfg(not(feature = "baseline"))]
+use crate::scenario::Flash;
+#[cfg(not(feature = "baseline"))]
+use plover_core::Overflow;
 
 /// Readings per policy run (a tenth of them fail validation).
 const READINGS: u32 = 400;
@@ -35,6 +40,27 @@ async fn main(_spawner: Spawner) {
     }
 }
 
+/// The footprint baseline: the same image with no plover code in it.
+#[cfg(feature = "baseline")]
+async fn run() -> Result<(), Failed> {
+    embassy_futures::yield_now().await;
+    hprintln!("baseline: {} {}", READINGS, u64::from(READINGS) * 3);
+    Ok(())
+}
+
+/// The footprint probe: the library calls an application makes, and nothing else.
+#[cfg(all(feature = "footprint", not(feature = "baseline")))]
+async fn run() -> Result<(), Failed> {
+    let bytes = cortex_m::singleton!(: [u8; FLASH_BYTES] = [0; FLASH_BYTES])
+        .ok_or("the flash buffer was taken twice")?;
+    // The policy is picked at run time so that all three stay in the image.
+    let policy = Overflow::ALL[(READINGS % 3) as usize];
+    let (count, _) = scenario::probe(Flash::new(bytes), policy).await?;
+    hprintln!("footprint: {}", count);
+    Ok(())
+}
+
+#[cfg(not(any(feature = "baseline", feature = "footprint")))]
 async fn run() -> Result<(), Failed> {
     let bytes = cortex_m::singleton!(: [u8; FLASH_BYTES] = [0; FLASH_BYTES])
         .ok_or("the flash buffer was taken twice")?;

@@ -89,6 +89,22 @@ async fn open_queue(flash: Flash, policy: Overflow) -> Result<(Queue, RecoveryRe
     Ok((queue, report))
 }
 
+/// The footprint probe: mount, open a queue, push readings, receive and acknowledge them.
+#[cfg(feature = "footprint")]
+pub(crate) async fn probe(flash: Flash, policy: Overflow) -> Result<(u32, Flash), Failed> {
+    let (queue, _) = open_queue(flash, policy).await?;
+    let mut sensor = Sensor::new(40);
+    while let Some(reading) = sensor.read() {
+        queue.push(&enrich(reading, 0)).await.map_err(|_| "push failed")?;
+    }
+    let mut count = 0;
+    while let Some((seq, _)) = queue.try_recv().await.map_err(|_| "recv failed")? {
+        queue.ack(seq).await.map_err(|_| "ack failed")?;
+        count += 1;
+    }
+    Ok((count, queue.into_log().into_storage().into_flash()))
+}
+
 /// Counts how often a future is polled: more than once means it had to wait.
 async fn polled<F: Future>(future: F) -> (F::Output, u32) {
     let mut future = pin!(future);
