@@ -60,6 +60,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>, const PAGE: usize, const WORD: usize> MockFla
         MockFlash { bytes, cut_after: None, units: 0, off: false, erases: [0; COUNTED_PAGES] }
     }
 
+    /// A flash whose bytes are `bytes` as they are: a snapshot taken with
+    /// [`MockFlash::into_inner`], to try several futures from one state.
+    pub fn with_contents(bytes: B) -> Self {
+        MockFlash { bytes, cut_after: None, units: 0, off: false, erases: [0; COUNTED_PAGES] }
+    }
+
     /// Plans a power cut once `units` more units have been done (see the type's docs);
     /// `None` cancels the plan.
     pub fn cut_power_after(&mut self, units: Option<u64>) {
