@@ -16,9 +16,9 @@ mod uplink;
 use cortex_m_semihosting::{debug, hprintln};
 use embassy_executor::Spawner;
 
-use crate::scenario::{FLASH_BYTES, Failed};
 #[cfg(not(feature = "baseline"))]
 use crate::scenario::Flash;
+use crate::scenario::{FLASH_BYTES, Failed};
 #[cfg(not(feature = "baseline"))]
 use plover_core::Overflow;
 
@@ -71,7 +71,10 @@ async fn run() -> Result<(), Failed> {
         let (run, back) = scenario::run_policy(flash, policy, READINGS).await?;
         flash = back;
         hprintln!(
-            "policy {}: valid {} rejected {} delivered {} dropped {} refused {} waited {} offline {} ok",
+            concat!(
+                "policy {}: valid {} rejected {} delivered {} dropped {} refused {} waited {} ",
+                "offline {} ok"
+            ),
             policy.name(),
             run.produced.valid,
             run.produced.rejected,

@@ -10,8 +10,8 @@ import sys
 from collections import defaultdict
 
 OWNERS = [
-    ("plover-embassy FlashStorage", ["plover_embassy..flash_storage", "plover_embassy::flash_storage",
-                                     "plover_embassy::layout"]),
+    ("plover-embassy FlashStorage", ["plover_embassy..flash_storage",
+                                     "plover_embassy::flash_storage", "plover_embassy::layout"]),
     ("plover-embassy MockFlash", ["plover_embassy..mock_flash", "plover_embassy::mock_flash"]),
     ("plover-core log + durable queue", ["plover_core"]),
     ("firmware scenario (sensor, stages, uplink, runs)", ["plover_firmware"]),
