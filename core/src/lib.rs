@@ -13,8 +13,17 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod acquisition;
+pub mod event;
+pub mod failure;
+pub mod interceptors;
 pub mod log;
 pub mod overflow;
+pub mod pipeline;
 pub mod queue;
+pub mod stage;
+pub mod time;
 
+pub use failure::{Failure, FailureKind};
 pub use overflow::Overflow;
+pub use pipeline::{Call, Interceptor, Phase, Pipeline, PipelineError, Unhandled};

@@ -154,7 +154,11 @@ fn run(ops: Vec<Op>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // 256 cases by default; `PROPTEST_CASES=n` runs more.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn log_matches_model_through_crashes_and_torn_writes(ops in prop::collection::vec(op(), 1..80)) {
@@ -197,4 +201,109 @@ proptest! {
         let again = replay(&mut log);
         prop_assert_eq!(again.last().map(|r| r.0), Some(seq));
     }
+}
+
+/// Appends records through a fault plan until it fires; returns the log.
+fn append_until_fault(plan: FaultPlan, count: u64) -> Log<Store> {
+    let mut log = open(FaultStorage::new(MemStorage::new(), FaultPlan::default()));
+    log.storage_mut().revive(plan);
+    for i in 0..count {
+        if block_on(log.append_bytes(&i.to_le_bytes())).is_err() {
+            break;
+        }
+        if block_on(log.sync()).is_err() {
+            break;
+        }
+    }
+    log
+}
+
+#[test]
+fn failing_after_n_operations_loses_nothing_synced() {
+    for ops in 0..40 {
+        let log =
+            append_until_fault(FaultPlan { fail_after_ops: Some(ops), ..FaultPlan::default() }, 30);
+        let synced = log.synced_seq();
+        let mut store = log.into_storage();
+        assert!(store.is_dead() || ops > 60, "the plan should have fired at op {ops}");
+        store.inner_mut().crash(CrashTail::Drop);
+        store.revive(FaultPlan::default());
+        let mut log = open(store);
+        let got: Vec<u64> = replay(&mut log).iter().map(|r| r.0).collect();
+        assert_eq!(got, (1..=synced).collect::<Vec<_>>(), "fault after {ops} ops");
+        assert!(!log.recovery_report().lost_data());
+    }
+}
+
+#[test]
+fn a_flipped_bit_on_the_way_to_storage_is_skipped_and_counted() {
+    // Byte 60 of the appended stream: inside the second record (the header is 20 bytes, each
+    // record 28), in its sequence number, which the record CRC covers.
+    let plan = FaultPlan { flip_bit: Some((60, 3)), ..FaultPlan::default() };
+    let log = append_until_fault(plan, 5);
+    let mut store = log.into_storage();
+    assert_eq!(store.injected(), 1);
+    store.revive(FaultPlan::default());
+    let mut log = open(store);
+    let report = *log.recovery_report();
+    assert_eq!((report.corrupt_regions, report.lost_records), (1, 1), "{report:?}");
+    let got: Vec<u64> = replay(&mut log).iter().map(|r| r.0).collect();
+    assert_eq!(got, vec![1, 3, 4, 5]);
+}
+
+#[test]
+fn a_failed_append_that_was_cut_back_is_invisible_to_readers() {
+    let mut log = open(FaultStorage::new(MemStorage::new(), FaultPlan::default()));
+    for i in 1..=3u64 {
+        block_on(log.append_bytes(&i.to_le_bytes())).expect("append");
+    }
+    let mut reader = block_on(log.reader(Start::Unacknowledged, buffer())).expect("reader");
+    for _ in 0..3 {
+        block_on(log.read(&mut reader)).expect("read").expect("record");
+    }
+    // The next write tears after 10 bytes, transiently: the log cuts the 10 bytes back.
+    let plan = FaultPlan { fail_after_bytes: Some(10), transient: true, ..FaultPlan::default() };
+    log.storage_mut().revive(plan);
+    assert!(block_on(log.append_bytes(b"lost....")).is_err());
+    assert!(block_on(log.read(&mut reader)).expect("read").is_none());
+    let seq = block_on(log.append_bytes(b"kept....")).expect("append after the failure");
+    assert_eq!(seq, 4, "the failed append's seq is free again");
+    let record = block_on(log.read(&mut reader)).expect("read").expect("record");
+    assert_eq!((record.seq, record.payload), (4, &b"kept...."[..]));
+    assert_eq!(reader.stats().corrupt_regions, 0);
+}
+
+#[test]
+fn a_crafted_max_sequence_number_is_refused_not_a_panic() {
+    use plover_core::log::{LogError, Storage};
+    let mut mem = MemStorage::new();
+    block_on(async {
+        mem.create_segment(1).await.unwrap();
+        mem.append(1, &format::encode_segment_header(1)).await.unwrap();
+        mem.append(1, &format::encode_record_header(u64::MAX, b"")).await.unwrap();
+        mem.write_checkpoint(&format::encode_checkpoint(u64::MAX)).await.unwrap();
+    });
+    let mut log = open(FaultStorage::new(mem, FaultPlan::default()));
+    assert_eq!(log.recovery_report().records, 1);
+    assert!(matches!(block_on(log.append_bytes(b"x")), Err(LogError::SeqExhausted)));
+    assert!(replay(&mut log).is_empty());
+}
+
+#[test]
+fn read_up_to_stops_in_front_of_later_records_and_resumes() {
+    let mut log = open(FaultStorage::new(MemStorage::new(), FaultPlan::default()));
+    for i in 1..=5u64 {
+        block_on(log.append_bytes(&i.to_le_bytes())).expect("append");
+    }
+    let mut reader = block_on(log.reader(Start::Oldest, buffer())).expect("reader");
+    let mut seen = Vec::new();
+    while let Some(record) = block_on(log.read_up_to(&mut reader, 3)).expect("read") {
+        seen.push(record.seq);
+    }
+    assert_eq!(seen, vec![1, 2, 3]);
+    assert!(block_on(log.read_up_to(&mut reader, 3)).expect("read again").is_none());
+    while let Some(record) = block_on(log.read(&mut reader)).expect("read") {
+        seen.push(record.seq);
+    }
+    assert_eq!(seen, vec![1, 2, 3, 4, 5]);
 }

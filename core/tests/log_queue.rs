@@ -151,6 +151,16 @@ fn dead_letters_are_listed_with_reasons_and_replayed_once() {
 }
 
 #[test]
+fn zero_capacity_refuses_instead_of_spinning() {
+    for overflow in Overflow::ALL {
+        let q = queue(MemStorage::new(), Capacity::Records(0), overflow);
+        assert_eq!(block_on(q.push(&item(1))), Err(QueueError::TooLarge), "{overflow:?}");
+        let q = queue(MemStorage::new(), Capacity::Bytes(10), overflow);
+        assert_eq!(block_on(q.push(&item(1))), Err(QueueError::TooLarge), "{overflow:?}");
+    }
+}
+
+#[test]
 fn acking_each_item_as_received_lets_the_reader_leave_a_deleted_segment() {
     // Found on flash: the ack that completes a segment deletes it while the reader still sits
     // after its last record; the next receive must go on in the following segment.

@@ -137,10 +137,8 @@ fn recovery_scan(c: &mut Criterion) {
         }
         log.flush().unwrap();
     }
-    let bytes: u64 = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().metadata().unwrap().len())
-        .sum();
+    let bytes: u64 =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
 
     let mut group = c.benchmark_group("recovery-scan");
     group.sample_size(10).warm_up_time(Duration::from_millis(500));

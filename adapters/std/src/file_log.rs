@@ -108,6 +108,9 @@ impl FileLog {
         let mut scratch = vec![0u8; (4 << 20).max(2 * (options.config.max_payload as usize + 64))];
         let log = block_on(Log::open(storage, options.config, &mut scratch))?;
         report_recovery(dir.as_ref(), log.recovery_report());
+        // From now on the scratch buffer only encodes one record at a time.
+        scratch.truncate(log.read_buffer_len());
+        scratch.shrink_to_fit();
 
         let durable = log.last_seq();
         let state = State { log, scratch, since_sync: 0, last_sync: Instant::now() };
@@ -211,13 +214,13 @@ impl FileLog {
         }
         drop(commit);
 
-        // Leader: everything up to `target` is in the active segment's file or in sealed
+        // Leader: everything up to `target` is in the newest segment's file or in sealed
         // segments, which were synced when sealed; one fdatasync covers all of them.
         let handle = {
             let mut state = lock(&shared.state);
             let target = state.log.last_seq();
-            let active = state.log.active_segment();
-            active.map(|id| state.log.storage_mut().sync_handle(id).map(|h| (target, h)))
+            let newest = state.log.newest_segment();
+            newest.map(|id| state.log.storage_mut().sync_handle(id).map(|h| (target, h)))
         };
         let result = match handle {
             Some(Ok((target, file))) => file.sync_data().map(|()| target),
@@ -255,19 +258,27 @@ impl FileLog {
         block_on(state.log.reader(start, buf))
     }
 
-    /// Reads and decodes the next record; `None` when caught up.
+    /// Reads and decodes the next record; `None` when caught up. Under
+    /// [`FsyncPolicy::Always`] only durable records are returned, so a consumer never
+    /// acknowledges a record that a power cut could take away; under the other policies
+    /// records are visible as soon as they are appended.
     ///
     /// # Errors
     ///
-    /// As [`Log::read_value`].
+    /// As [`Log::read_value`]; [`LogError::Decode`] if the payload is not a `T`.
     pub fn read<T: DeserializeOwned>(
         &self,
         reader: &mut Reader<Vec<u8>>,
     ) -> Result<Option<(u64, T)>, FileLogError> {
-        block_on(lock(&self.shared.state).log.read_value(reader))
+        match self.read_bytes_ref(reader, |seq, payload| (seq, postcard::from_bytes(payload)))? {
+            None => Ok(None),
+            Some((seq, Ok(value))) => Ok(Some((seq, value))),
+            Some((seq, Err(_))) => Err(LogError::Decode { seq }),
+        }
     }
 
     /// Reads the next record's raw payload into a new vector; `None` when caught up.
+    /// Visibility as [`FileLog::read`].
     ///
     /// # Errors
     ///
@@ -276,8 +287,20 @@ impl FileLog {
         &self,
         reader: &mut Reader<Vec<u8>>,
     ) -> Result<Option<(u64, Vec<u8>)>, FileLogError> {
+        self.read_bytes_ref(reader, |seq, payload| (seq, payload.to_vec()))
+    }
+
+    fn read_bytes_ref<R>(
+        &self,
+        reader: &mut Reader<Vec<u8>>,
+        take: impl FnOnce(u64, &[u8]) -> R,
+    ) -> Result<Option<R>, FileLogError> {
+        let last = match self.shared.fsync {
+            FsyncPolicy::Always => lock(&self.shared.commit).durable,
+            _ => u64::MAX,
+        };
         let mut state = lock(&self.shared.state);
-        Ok(block_on(state.log.read(reader))?.map(|r| (r.seq, r.payload.to_vec())))
+        Ok(block_on(state.log.read_up_to(reader, last))?.map(|r| take(r.seq, r.payload)))
     }
 
     /// The last sequence number handed out.
@@ -293,6 +316,16 @@ impl FileLog {
     /// Runs `f` on the core log under the lock (for operations this wrapper does not offer).
     pub fn with_log<R>(&self, f: impl FnOnce(&mut Log<FileStorage>) -> R) -> R {
         f(&mut lock(&self.shared.state).log)
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // A clean shutdown makes everything durable, whatever the policy.
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = block_on(state.log.sync()) {
+            tracing::error!(error = %e, "final fsync of the log failed; recent appends may be lost");
+        }
     }
 }
 

@@ -93,7 +93,7 @@ async fn still_usable<S: Storage>(log: &mut Log<S>) {
     assert_eq!(replayed.last(), seqs.last(), "a new append after recovery is not replayed");
 }
 
-/// Storage basics: create, append, read, length, truncate, listing order, delete, checkpoint.
+/// Storage basics: create, append, read, length, seal, listing order, delete, checkpoint.
 pub async fn storage_contract<S: Storage>(mut s: S, r: ReopenFn<S>) {
     assert_eq!(segments(&mut s).await, Vec::<SegmentId>::new());
     s.create_segment(2).await.expect("create 2");
@@ -202,6 +202,29 @@ pub async fn reader_sees_later_appends<S: Storage>(s: S, r: ReopenFn<S>) {
         assert_eq!(record.seq, seq);
         assert!(log.read(&mut reader).await.expect("read").is_none());
     }
+}
+
+/// A reader whose segment is deleted by an acknowledgement goes on with the next one.
+pub async fn reader_survives_deletion_of_its_segment<S: Storage>(s: S, r: ReopenFn<S>) {
+    let mut log = reopen(open(s).await, r).await;
+    fill(&mut log, 40).await;
+    // Read exactly to the end of the second segment, so the reader sits in a segment that the
+    // acknowledgement below deletes.
+    let boundary = 2 * ((CONFIG.segment_size as usize - SEGMENT_HEADER_LEN) / record_len()) as u64;
+    let mut buf = buffer();
+    let mut reader = log.reader(Start::Unacknowledged, &mut buf[..]).await.expect("reader");
+    for expected in 1..=boundary {
+        let record = log.read(&mut reader).await.expect("read").expect("record");
+        assert_eq!(record.seq, expected);
+    }
+    let before = segments(log.storage_mut()).await;
+    log.ack(boundary).await.expect("ack");
+    assert_eq!(segments(log.storage_mut()).await[0], before[2], "two segments should be gone");
+    for expected in boundary + 1..=40 {
+        let record = log.read(&mut reader).await.expect("read after deletion").expect("record");
+        assert_eq!(record.seq, expected);
+    }
+    assert_eq!(reader.stats(), crate::log::ReadStats::default());
 }
 
 fn first_record_offset() -> usize {
@@ -382,6 +405,7 @@ macro_rules! log_conformance_tests {
             acknowledged_records_are_not_replayed,
             start_points_are_respected,
             reader_sees_later_appends,
+            reader_survives_deletion_of_its_segment,
             torn_tail_is_cut_not_replayed,
             zero_filled_tail_is_cut,
             bit_flip_in_length_skips_one_record,

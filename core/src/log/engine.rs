@@ -2,13 +2,12 @@
 //!
 //! The log owns one storage and keeps the invariants of `docs/log-format.md`: seqs strictly
 //! increase, a sealed segment is synced, the checkpoint is written before the segments it frees
-//! are deleted. Recovery on open lives in `recovery.rs`; reading machinery in `reader.rs`.
+//! are deleted. Recovery on open lives in `recovery.rs`; readers and reading in `reader.rs`.
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::log::format::{self, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
-use crate::log::reader::{Checkpoint, Reader, Start, Step};
+use crate::log::reader::Checkpoint;
 use crate::log::recovery::RecoveryReport;
 use crate::log::storage::{SegmentId, Storage};
 
@@ -55,6 +54,8 @@ pub enum LogError<E> {
         /// The record's sequence number.
         seq: u64,
     },
+    /// Sequence numbers are used up (a damaged or crafted log reached `u64::MAX`).
+    SeqExhausted,
     /// An acknowledgement names a sequence number that was never handed out.
     AckBeyondEnd {
         /// The sequence number acknowledged.
@@ -76,6 +77,7 @@ impl<E: core::fmt::Debug> core::fmt::Display for LogError<E> {
             }
             LogError::Encode => f.write_str("the value could not be encoded"),
             LogError::Decode { seq } => write!(f, "record {seq} does not decode as this type"),
+            LogError::SeqExhausted => f.write_str("sequence numbers are used up"),
             LogError::AckBeyondEnd { seq, last } => {
                 write!(f, "acknowledged {seq} but the last record is {last}")
             }
@@ -104,6 +106,11 @@ pub struct Log<S: Storage> {
     pub(crate) synced_seq: u64,
     pub(crate) stored_bytes: u64,
     pub(crate) report: RecoveryReport,
+    /// How many times bytes were cut at run time, and the last cut (segment, new length).
+    pub(crate) cuts: u64,
+    pub(crate) last_cut: (SegmentId, u64),
+    /// How many segments were deleted since open (readers check theirs still exists).
+    pub(crate) deletions: u64,
 }
 
 impl<S: Storage> Log<S> {
@@ -153,9 +160,10 @@ impl<S: Storage> Log<S> {
         self.stored_bytes
     }
 
-    /// The segment appends go to, if one exists yet (hosts use it for group commit).
-    pub fn active_segment(&self) -> Option<SegmentId> {
-        self.active
+    /// The newest segment: the only one that can hold unsynced bytes (sealed segments are
+    /// synced). Hosts sync it themselves for group commit.
+    pub fn newest_segment(&self) -> Option<SegmentId> {
+        self.last_id
     }
 
     /// The buffer size a [`Reader`] needs.
@@ -174,9 +182,9 @@ impl<S: Storage> Log<S> {
     ///
     /// # Cancel safety
     ///
-    /// Not cancel safe: dropping the future after the write started may leave a partial record,
-    /// which the next open classifies as a torn tail; the seq is not reused while this log
-    /// lives only if the write completed.
+    /// Not cancel safe: dropped after the write started, it may leave a partial record (the
+    /// next open cuts it as a torn tail) or a complete one whose seq the caller never learns;
+    /// the log itself then hands out that seq again only if the bytes were not complete.
     pub async fn append<T: Serialize>(
         &mut self,
         value: &T,
@@ -223,6 +231,9 @@ impl<S: Storage> Log<S> {
     }
 
     fn check_len(&self, len: usize) -> Result<(), LogError<S::Error>> {
+        if self.next_seq == u64::MAX {
+            return Err(LogError::SeqExhausted);
+        }
         let max = self.config.max_payload.min(format::MAX_PAYLOAD_LEN);
         if len > max as usize {
             return Err(LogError::PayloadTooLarge { len, max });
@@ -261,6 +272,10 @@ impl<S: Storage> Log<S> {
                 if self.storage.seal(id, before).await.is_err() {
                     self.next_seq += 1;
                     self.stored_bytes += len;
+                } else {
+                    // Readers may hold the cut bytes in their windows; tell them.
+                    self.cuts += 1;
+                    self.last_cut = (id, before);
                 }
                 self.active = None;
                 Err(LogError::Storage(e))
@@ -275,8 +290,9 @@ impl<S: Storage> Log<S> {
         if self.active.is_some() && (fits || empty) {
             return Ok(());
         }
-        if let Some(old) = self.active {
-            // Invariant 5: a sealed segment has no unsynced bytes.
+        // Invariant 5: a sealed segment has no unsynced bytes. The newest segment is the one
+        // to seal, whether appends still go to it or a failed write left it behind.
+        if let (Some(old), true) = (self.last_id, self.synced_seq < self.last_seq()) {
             self.storage.sync(old).await.map_err(LogError::Storage)?;
             self.synced_seq = self.last_seq();
         }
@@ -285,10 +301,18 @@ impl<S: Storage> Log<S> {
         self.last_id = Some(id);
         self.active = None;
         let header = format::encode_segment_header(self.next_seq);
-        self.storage.append(id, &header).await.map_err(LogError::Storage)?;
         // A durable header means a newest segment with a bad header and no records can only be
         // a crash during creation, which recovery may delete.
-        self.storage.sync(id).await.map_err(LogError::Storage)?;
+        let mut written = self.storage.append(id, &header).await;
+        if written.is_ok() {
+            written = self.storage.sync(id).await;
+        }
+        if let Err(e) = written {
+            // Leave no headerless segment in the middle of the log; if the delete fails too,
+            // the next open reports it as a damaged header (it holds no records).
+            let _ = self.storage.delete_segment(id).await;
+            return Err(LogError::Storage(e));
+        }
         self.active = Some(id);
         self.active_len = SEGMENT_HEADER_LEN as u64;
         self.stored_bytes += SEGMENT_HEADER_LEN as u64;
@@ -367,12 +391,16 @@ impl<S: Storage> Log<S> {
             let len = self.storage.segment_len(oldest).await.map_err(LogError::Storage)?;
             self.storage.delete_segment(oldest).await.map_err(LogError::Storage)?;
             self.stored_bytes = self.stored_bytes.saturating_sub(len);
+            self.deletions += 1;
         }
     }
 
     /// A lower bound for every seq in a segment: its header base; `None` if the header is
     /// damaged.
-    async fn segment_floor(&mut self, id: SegmentId) -> Result<Option<u64>, LogError<S::Error>> {
+    pub(crate) async fn segment_floor(
+        &mut self,
+        id: SegmentId,
+    ) -> Result<Option<u64>, LogError<S::Error>> {
         let mut header = [0u8; SEGMENT_HEADER_LEN];
         let n = self.storage.read(id, 0, &mut header).await.map_err(LogError::Storage)?;
         if let Ok(base) = format::decode_segment_header(&header[..n]) {
@@ -380,157 +408,5 @@ impl<S: Storage> Log<S> {
         }
         // Damaged header: callers fall back to a later segment's floor.
         Ok(None)
-    }
-
-    /// A reader starting at `start`, using `buf` (at least [`Log::read_buffer_len`] bytes).
-    ///
-    /// # Errors
-    ///
-    /// [`LogError::BufferTooSmall`]; [`LogError::Storage`] while finding the start segment.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe: it only reads.
-    pub async fn reader<B: AsMut<[u8]> + AsRef<[u8]>>(
-        &mut self,
-        start: Start,
-        buf: B,
-    ) -> Result<Reader<B>, LogError<S::Error>> {
-        let needed = self.read_buffer_len();
-        let available = buf.as_ref().len();
-        if available < needed {
-            return Err(LogError::BufferTooSmall { needed, available });
-        }
-        let first = match start {
-            Start::Unacknowledged => self.acked + 1,
-            Start::Resume(Checkpoint(seq)) => seq.saturating_add(1),
-            Start::Seq(seq) => seq,
-            Start::Oldest => 0,
-        };
-        let mut reader = Reader::new(buf, first.saturating_sub(1));
-
-        // Start in the last segment whose header base is <= first; skip records below it.
-        let mut pick = self.storage.next_segment(None).await.map_err(LogError::Storage)?;
-        let mut cursor = pick;
-        while let Some(id) = cursor {
-            let next = self.storage.next_segment(Some(id)).await.map_err(LogError::Storage)?;
-            if let Some(next_id) = next {
-                match self.segment_floor(next_id).await? {
-                    Some(base) if base <= first => pick = Some(next_id),
-                    Some(_) => break,
-                    None => {}
-                }
-            }
-            cursor = next;
-        }
-        if let Some(id) = pick {
-            reader.enter_segment(id);
-        }
-        Ok(reader)
-    }
-
-    /// Reads the next record at or after the reader's position; `None` when caught up.
-    ///
-    /// Damaged bytes are skipped and counted in [`Reader::stats`]; reading goes on at the
-    /// next valid record. Records appended later are seen by later calls.
-    ///
-    /// # Errors
-    ///
-    /// [`LogError::Storage`]; the reader stays where it was and the call can be retried.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe: if dropped, no record is lost; the reader may return the record again.
-    pub async fn read<'r, B: AsMut<[u8]> + AsRef<[u8]>>(
-        &mut self,
-        reader: &'r mut Reader<B>,
-    ) -> Result<Option<format::RecordRef<'r>>, LogError<S::Error>> {
-        let max = self.config.max_payload;
-        let (seq, at, len) = loop {
-            if reader.segment.is_none() {
-                // Nothing existed when the reader was made; look again.
-                match self.storage.next_segment(None).await.map_err(LogError::Storage)? {
-                    Some(id) => reader.enter_segment(id),
-                    None => return Ok(None),
-                }
-            }
-            let step = match reader.step(&mut self.storage, max).await {
-                Ok(step) => step,
-                Err(e) => {
-                    // An acknowledgement may have deleted the segment the reader was finishing
-                    // (it sits after that segment's last record). Go on at the next one; any
-                    // other failure is the storage's.
-                    let current = reader.segment.unwrap_or_default();
-                    let after = current.checked_sub(1);
-                    match self.storage.next_segment(after).await.map_err(LogError::Storage)? {
-                        Some(next) if next != current => {
-                            reader.enter_segment(next);
-                            continue;
-                        }
-                        _ => return Err(LogError::Storage(e)),
-                    }
-                }
-            };
-            match step {
-                Step::Record { seq, at, len } => {
-                    if seq <= reader.skip_through {
-                        reader.last_seq = seq;
-                        continue;
-                    }
-                    let expected = reader.last_seq.max(reader.skip_through) + 1;
-                    if reader.last_seq != 0 && seq > expected {
-                        reader.stats.lost_records += seq - expected;
-                    }
-                    reader.last_seq = seq;
-                    break (seq, at, len);
-                }
-                Step::Skipped { from, to } => {
-                    reader.stats.corrupt_regions += 1;
-                    reader.stats.corrupt_bytes += to - from;
-                }
-                Step::End { bad_from, end } => {
-                    let current = reader.segment.unwrap_or_default();
-                    let next = self
-                        .storage
-                        .next_segment(Some(current))
-                        .await
-                        .map_err(LogError::Storage)?;
-                    let Some(next) = next else {
-                        // The newest segment: more may be appended here; stay put.
-                        return Ok(None);
-                    };
-                    if let Some(from) = bad_from {
-                        // A sealed segment ends in damage: nothing more will come; count it.
-                        reader.stats.corrupt_regions += 1;
-                        reader.stats.corrupt_bytes += end - from;
-                    }
-                    reader.enter_segment(next);
-                }
-            }
-        };
-        let bytes = &reader.buf.as_ref()[at..at + len];
-        Ok(Some(format::RecordRef { seq, payload: &bytes[RECORD_HEADER_LEN..] }))
-    }
-
-    /// Reads the next record and decodes its payload as a `T`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Log::read`], plus [`LogError::Decode`] when the payload is not a `T` (the reader
-    /// has moved past that record).
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe, as [`Log::read`].
-    pub async fn read_value<T: DeserializeOwned, B: AsMut<[u8]> + AsRef<[u8]>>(
-        &mut self,
-        reader: &mut Reader<B>,
-    ) -> Result<Option<(u64, T)>, LogError<S::Error>> {
-        match self.read(reader).await? {
-            None => Ok(None),
-            Some(record) => postcard::from_bytes(record.payload)
-                .map(|value| Some((record.seq, value)))
-                .map_err(|_| LogError::Decode { seq: record.seq }),
-        }
     }
 }

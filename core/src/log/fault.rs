@@ -2,7 +2,8 @@
 //! flip a bit on its way to storage.
 //!
 //! Once a failure fires, the wrapper is "dead" (every call fails) until [`FaultStorage::revive`],
-//! which models a process that crashed and restarted. It needs no allocator.
+//! which models a process that crashed and restarted, unless the plan says the failure is
+//! transient. It needs no allocator.
 
 use crate::log::format::CHECKPOINT_LEN;
 use crate::log::storage::{SegmentId, Storage};
@@ -18,6 +19,9 @@ pub struct FaultPlan {
     /// Flip one bit of the appended byte stream: (index of the byte counted over all appends,
     /// bit number 0..8). The write itself succeeds.
     pub flip_bit: Option<(u64, u8)>,
+    /// A fired failure is transient: that one call fails and the wrapper stays alive (a full
+    /// disk, an interrupted call) instead of dying like a crashed process.
+    pub transient: bool,
 }
 
 /// Errors of [`FaultStorage`].
@@ -74,13 +78,18 @@ impl<S: Storage> FaultStorage<S> {
         self.inner
     }
 
+    fn fire(&mut self) {
+        self.injected += 1;
+        self.dead = !self.plan.transient;
+    }
+
     fn enter(&mut self) -> Result<(), FaultError<S::Error>> {
         if self.dead {
             return Err(FaultError::Injected);
         }
         if self.plan.fail_after_ops.is_some_and(|limit| self.ops >= limit) {
-            self.dead = true;
-            self.injected += 1;
+            self.fire();
+            self.plan.fail_after_ops = None;
             return Err(FaultError::Injected);
         }
         self.ops += 1;
@@ -140,8 +149,8 @@ impl<S: Storage> Storage for FaultStorage<S> {
         self.bytes += keep as u64;
 
         if torn {
-            self.dead = true;
-            self.injected += 1;
+            self.fire();
+            self.plan.fail_after_bytes = None;
             return Err(FaultError::Injected);
         }
         Ok(())

@@ -38,7 +38,8 @@ pub enum QueueError<E> {
     /// The queue is full and its policy is [`Overflow::DropNewest`]: the item was refused
     /// (the caller still holds it).
     Full,
-    /// The record is larger than the whole capacity: no policy could ever admit it.
+    /// The record is larger than the whole capacity (or the capacity is zero): no policy could
+    /// ever admit it.
     TooLarge,
     /// The log failed.
     Log(LogError<E>),
@@ -204,9 +205,11 @@ where
                 let inner = &mut *guard;
                 let len = Self::encode(inner, item)?;
                 let needed = (RECORD_HEADER_LEN + len) as u64;
-                if let Capacity::Bytes(max) = self.capacity
-                    && needed > max
-                {
+                let never_fits = match self.capacity {
+                    Capacity::Bytes(max) => needed > max,
+                    Capacity::Records(max) => max == 0,
+                };
+                if never_fits {
                     return Err(QueueError::TooLarge);
                 }
                 let mut freed = false;
@@ -215,7 +218,13 @@ where
                         Overflow::Block => break,
                         Overflow::DropNewest => return Err(QueueError::Full),
                         Overflow::DropOldest => {
+                            let before = (inner.log.acked(), inner.unacked_bytes);
                             self.evict_oldest(inner, &mut evicted).await?;
+                            if (inner.log.acked(), inner.unacked_bytes) == before {
+                                // Nothing left to evict yet still no room: refuse rather than
+                                // spin (cannot happen while the counts are consistent).
+                                return Err(QueueError::Full);
+                            }
                             freed = true;
                         }
                     }

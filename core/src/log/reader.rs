@@ -2,8 +2,12 @@
 //!
 //! Both recovery and replay use [`Reader`]: it reads storage in buffer-sized chunks, decodes
 //! records in place and, when bytes do not decode, scans forward byte by byte for the next valid
-//! record. It never loops without advancing and never panics on bad bytes.
+//! record. It never loops without advancing and never panics on bad bytes. `Log::reader`,
+//! `Log::read` and `Log::read_value` live here too.
 
+use serde::de::DeserializeOwned;
+
+use crate::log::engine::{Log, LogError};
 use crate::log::format::{self, DecodeError, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
 use crate::log::storage::{SegmentId, Storage};
 
@@ -52,6 +56,9 @@ pub struct Reader<B> {
     /// The last valid sequence number seen (returned or passed over).
     pub(crate) last_seq: u64,
     pub(crate) stats: ReadStats,
+    /// The log's cut and deletion counters when this reader last looked (see `Log::read`).
+    pub(crate) cuts: u64,
+    pub(crate) deletions: u64,
 }
 
 /// What one step over a segment found.
@@ -76,6 +83,8 @@ impl<B: AsMut<[u8]> + AsRef<[u8]>> Reader<B> {
             skip_through,
             last_seq: 0,
             stats: ReadStats::default(),
+            cuts: 0,
+            deletions: 0,
         }
     }
 
@@ -203,6 +212,197 @@ impl<B: AsMut<[u8]> + AsRef<[u8]>> Reader<B> {
                 }
             }
             probe += 1;
+        }
+    }
+}
+
+impl<S: Storage> Log<S> {
+    /// A reader starting at `start`, using `buf` (at least [`Log::read_buffer_len`] bytes).
+    ///
+    /// # Errors
+    ///
+    /// [`LogError::BufferTooSmall`]; [`LogError::Storage`] while finding the start segment.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads.
+    pub async fn reader<B: AsMut<[u8]> + AsRef<[u8]>>(
+        &mut self,
+        start: Start,
+        buf: B,
+    ) -> Result<Reader<B>, LogError<S::Error>> {
+        let needed = self.read_buffer_len();
+        let available = buf.as_ref().len();
+        if available < needed {
+            return Err(LogError::BufferTooSmall { needed, available });
+        }
+        // Records `<= skip_through` are passed over.
+        let skip_through = match start {
+            Start::Unacknowledged => self.acked,
+            Start::Resume(Checkpoint(seq)) => seq,
+            Start::Seq(seq) => seq.saturating_sub(1),
+            Start::Oldest => 0,
+        };
+        let first = skip_through.saturating_add(1);
+        let mut reader = Reader::new(buf, skip_through);
+        reader.cuts = self.cuts;
+        reader.deletions = self.deletions;
+
+        // Start in the last segment whose header base is <= first; skip records below it.
+        let mut pick = self.storage.next_segment(None).await.map_err(LogError::Storage)?;
+        let mut cursor = pick;
+        while let Some(id) = cursor {
+            let next = self.storage.next_segment(Some(id)).await.map_err(LogError::Storage)?;
+            if let Some(next_id) = next {
+                match self.segment_floor(next_id).await? {
+                    Some(base) if base <= first => pick = Some(next_id),
+                    Some(_) => break,
+                    None => {}
+                }
+            }
+            cursor = next;
+        }
+        if let Some(id) = pick {
+            reader.enter_segment(id);
+        }
+        Ok(reader)
+    }
+
+    /// Reads the next record at or after the reader's position; `None` when caught up.
+    ///
+    /// Damaged bytes are skipped and counted in [`Reader::stats`]; reading goes on at the
+    /// next valid record. Records appended later are seen by later calls.
+    ///
+    /// # Errors
+    ///
+    /// [`LogError::Storage`]; the reader stays where it was and the call can be retried.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if dropped, no record is lost; the reader may return the record again.
+    pub async fn read<'r, B: AsMut<[u8]> + AsRef<[u8]>>(
+        &mut self,
+        reader: &'r mut Reader<B>,
+    ) -> Result<Option<format::RecordRef<'r>>, LogError<S::Error>> {
+        self.read_up_to(reader, u64::MAX).await
+    }
+
+    /// As [`Log::read`], but records with a seq above `last` are not returned yet: the reader
+    /// stops in front of them. Hosts pass their durable seq so that consumers never handle (and
+    /// acknowledge) a record that a power cut could still take away.
+    ///
+    /// # Errors
+    ///
+    /// As [`Log::read`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`Log::read`].
+    pub async fn read_up_to<'r, B: AsMut<[u8]> + AsRef<[u8]>>(
+        &mut self,
+        reader: &'r mut Reader<B>,
+        last: u64,
+    ) -> Result<Option<format::RecordRef<'r>>, LogError<S::Error>> {
+        let max = self.config.max_payload;
+        if reader.cuts != self.cuts {
+            // Bytes this reader may have buffered were cut after a failed append; forget the
+            // window and step back to the cut if the reader was past it.
+            reader.cuts = self.cuts;
+            reader.deletions = self.deletions;
+            reader.win_len = 0;
+            let (id, len) = self.last_cut;
+            if reader.segment == Some(id) && reader.offset > len {
+                reader.offset = len;
+            }
+        }
+        if reader.deletions != self.deletions {
+            // Acknowledgements deleted segments; if this reader's was one of them, everything
+            // left in it was acknowledged: go on at the next segment that still exists.
+            reader.deletions = self.deletions;
+            if let Some(id) = reader.segment {
+                let st = &mut self.storage;
+                let at_or_after =
+                    st.next_segment(id.checked_sub(1)).await.map_err(LogError::Storage)?;
+                match at_or_after {
+                    Some(next) if next == id => {}
+                    Some(next) => reader.enter_segment(next),
+                    None => reader.segment = None,
+                }
+            }
+        }
+        let (seq, at, len) = loop {
+            if reader.segment.is_none() {
+                // Nothing existed when the reader was made; look again.
+                match self.storage.next_segment(None).await.map_err(LogError::Storage)? {
+                    Some(id) => reader.enter_segment(id),
+                    None => return Ok(None),
+                }
+            }
+            match reader.step(&mut self.storage, max).await.map_err(LogError::Storage)? {
+                Step::Record { seq, at, len } => {
+                    if seq <= reader.skip_through {
+                        reader.last_seq = seq;
+                        continue;
+                    }
+                    if seq > last {
+                        // Not for this caller yet: step back in front of the record.
+                        reader.offset = reader.win_start + at as u64;
+                        return Ok(None);
+                    }
+                    let expected = reader.last_seq.max(reader.skip_through).saturating_add(1);
+                    if reader.last_seq != 0 && seq > expected {
+                        reader.stats.lost_records += seq - expected;
+                    }
+                    reader.last_seq = seq;
+                    break (seq, at, len);
+                }
+                Step::Skipped { from, to } => {
+                    reader.stats.corrupt_regions += 1;
+                    reader.stats.corrupt_bytes += to - from;
+                }
+                Step::End { bad_from, end } => {
+                    let current = reader.segment.unwrap_or_default();
+                    let next = self
+                        .storage
+                        .next_segment(Some(current))
+                        .await
+                        .map_err(LogError::Storage)?;
+                    let Some(next) = next else {
+                        // The newest segment: more may be appended here; stay put.
+                        return Ok(None);
+                    };
+                    if let Some(from) = bad_from {
+                        // A sealed segment ends in damage: nothing more will come; count it.
+                        reader.stats.corrupt_regions += 1;
+                        reader.stats.corrupt_bytes += end - from;
+                    }
+                    reader.enter_segment(next);
+                }
+            }
+        };
+        let bytes = &reader.buf.as_ref()[at..at + len];
+        Ok(Some(format::RecordRef { seq, payload: &bytes[RECORD_HEADER_LEN..] }))
+    }
+
+    /// Reads the next record and decodes its payload as a `T`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Log::read`], plus [`LogError::Decode`] when the payload is not a `T` (the reader
+    /// has moved past that record).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`Log::read`].
+    pub async fn read_value<T: DeserializeOwned, B: AsMut<[u8]> + AsRef<[u8]>>(
+        &mut self,
+        reader: &mut Reader<B>,
+    ) -> Result<Option<(u64, T)>, LogError<S::Error>> {
+        match self.read(reader).await? {
+            None => Ok(None),
+            Some(record) => postcard::from_bytes(record.payload)
+                .map(|value| Some((record.seq, value)))
+                .map_err(|_| LogError::Decode { seq: record.seq }),
         }
     }
 }

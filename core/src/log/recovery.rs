@@ -133,7 +133,7 @@ impl<S: Storage> Log<S> {
                     // A sealed segment ending in damage: it was synced before the next one was
                     // created, so this is media damage or truncation, not a torn write.
                     report.corrupt_regions += 1;
-                    report.corrupt_bytes += prev.len - from;
+                    report.corrupt_bytes += prev.len.saturating_sub(from);
                 }
             }
             let len = storage.segment_len(id).await.map_err(LogError::Storage)?;
@@ -160,9 +160,9 @@ impl<S: Storage> Log<S> {
                         report.records += 1;
                         seg.records += 1;
                         // Seqs above the checkpoint that never showed up are lost records.
-                        let floor = expected.unwrap_or(seq).max(acked + 1);
+                        let floor = expected.unwrap_or(seq).max(acked.saturating_add(1));
                         report.lost_records += seq.saturating_sub(floor);
-                        expected = Some(seq + 1);
+                        expected = Some(seq.saturating_add(1));
                         last_seq = seq;
                         reader.last_seq = seq;
                     }
@@ -192,6 +192,9 @@ impl<S: Storage> Log<S> {
             synced_seq: 0,
             stored_bytes: stored,
             report,
+            cuts: 0,
+            last_cut: (0, 0),
+            deletions: 0,
         };
         let mut floor_seq = last_seq;
 
@@ -204,7 +207,8 @@ impl<S: Storage> Log<S> {
 
         log.report.checkpoint_ahead = acked > floor_seq;
         // Invariant 4: never hand out a seq that could already have been acknowledged.
-        log.next_seq = floor_seq.max(acked) + 1;
+        // Saturates on a crafted seq or checkpoint of u64::MAX; `append` then refuses.
+        log.next_seq = floor_seq.max(acked).saturating_add(1);
         log.synced_seq = log.next_seq - 1;
         log.report.acked = acked;
         log.report.last_seq = last_seq;
@@ -228,9 +232,9 @@ impl<S: Storage> Log<S> {
             } else {
                 self.report.torn_tail_bytes += seg.len;
             }
-            self.report.bad_segment_headers -= 1;
+            self.report.bad_segment_headers = self.report.bad_segment_headers.saturating_sub(1);
             self.storage.delete_segment(seg.id).await.map_err(LogError::Storage)?;
-            self.stored_bytes -= seg.len;
+            self.stored_bytes = self.stored_bytes.saturating_sub(seg.len);
             // Its id is free again: skipping it would read as a missing segment next time.
             self.last_id = seg.id.checked_sub(1);
             return Ok(());
@@ -243,12 +247,12 @@ impl<S: Storage> Log<S> {
             // Appends go to a new segment, since flash cannot reuse the torn bytes.
             let zeros = self.all_zero(seg.id, from, seg.len, buf).await?;
             if zeros {
-                self.report.zero_tail_bytes += seg.len - from;
+                self.report.zero_tail_bytes += seg.len.saturating_sub(from);
             } else {
-                self.report.torn_tail_bytes += seg.len - from;
+                self.report.torn_tail_bytes += seg.len.saturating_sub(from);
             }
             self.storage.seal(seg.id, from).await.map_err(LogError::Storage)?;
-            self.stored_bytes -= seg.len - from;
+            self.stored_bytes = self.stored_bytes.saturating_sub(seg.len.saturating_sub(from));
             self.active = None;
             return Ok(());
         }

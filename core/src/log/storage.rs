@@ -28,6 +28,12 @@ pub type SegmentId = u32;
 ///
 /// All methods take `&mut self`: one log owns its storage, and the log serialises access.
 /// Concurrent appenders share a log through a mutex in the host adapter.
+///
+/// # Cancel safety
+///
+/// A dropped call must leave the storage in a state the contract allows after a crash: an
+/// `append` may have happened in part (a prefix of the bytes), any other call wholly or not at
+/// all. The log relies on nothing stronger, so backends need not do more.
 #[allow(async_fn_in_trait)] // Executors differ per host; no `Send` bound is wanted here.
 pub trait Storage {
     /// The backend's own error (I/O error, quota exceeded, flash failure…).

@@ -1,0 +1,127 @@
+//! Pipeline overhead: a five-phase pipeline beside a hand-written chain of the same five async
+//! calls, for no-op interceptors and for interceptors that wrap the rest with `proceed`.
+//!
+//! `cargo bench -p plover-core --bench pipeline`; figures go to docs/benchmarks.md.
+#![allow(missing_docs)] // criterion's macros generate undocumented items
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use futures_lite::future::block_on;
+use plover_core::{Call, Failure, Interceptor, Phase, Pipeline};
+
+const EVENTS: u64 = 1_000;
+
+/// Touches the call so that the optimiser cannot drop it, and continues.
+struct Noop;
+
+impl Interceptor<u64> for Noop {
+    async fn intercept(&self, call: &Call<u64>) -> Result<(), Failure> {
+        black_box(call);
+        Ok(())
+    }
+}
+
+/// Wraps everything downstream, Ktor style.
+struct Wrap;
+
+impl Interceptor<u64> for Wrap {
+    async fn intercept(&self, call: &Call<u64>) -> Result<(), Failure> {
+        black_box(&call);
+        call.proceed().await
+    }
+}
+
+async fn noop(subject: &mut u64) -> Result<(), Failure> {
+    black_box(subject);
+    Ok(())
+}
+
+/// The hand-written equivalent of five sequential no-op interceptors.
+async fn hand_sequential(mut subject: u64) -> Result<u64, Failure> {
+    noop(&mut subject).await?;
+    noop(&mut subject).await?;
+    noop(&mut subject).await?;
+    noop(&mut subject).await?;
+    noop(&mut subject).await?;
+    Ok(subject)
+}
+
+/// The hand-written equivalent of five nested wrapping interceptors.
+async fn hand_nested(mut subject: u64) -> Result<u64, Failure> {
+    async fn level(subject: &mut u64, depth: u32) -> Result<(), Failure> {
+        black_box(&subject);
+        if depth == 0 { Ok(()) } else { Box::pin(level(subject, depth - 1)).await }
+    }
+    level(&mut subject, 5).await?;
+    Ok(subject)
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("pipeline");
+    group.throughput(Throughput::Elements(EVENTS));
+
+    let sequential = Pipeline::<u64>::new()
+        .intercept(Phase::ACQUIRE, Noop)
+        .unwrap()
+        .intercept(Phase::MONITORING, Noop)
+        .unwrap()
+        .intercept(Phase::FEATURES, Noop)
+        .unwrap()
+        .intercept(Phase::PROCESS, Noop)
+        .unwrap()
+        .intercept(Phase::FALLBACK, Noop)
+        .unwrap();
+    group.bench_function("plover 5 phases, no-op interceptors", |b| {
+        b.iter(|| {
+            block_on(async {
+                for n in 0..EVENTS {
+                    black_box(sequential.execute(black_box(n)).await.ok());
+                }
+            })
+        })
+    });
+    group.bench_function("hand-written chain of 5 async calls", |b| {
+        b.iter(|| {
+            block_on(async {
+                for n in 0..EVENTS {
+                    black_box(hand_sequential(black_box(n)).await.ok());
+                }
+            })
+        })
+    });
+
+    let nested = Pipeline::<u64>::new()
+        .intercept(Phase::ACQUIRE, Wrap)
+        .unwrap()
+        .intercept(Phase::MONITORING, Wrap)
+        .unwrap()
+        .intercept(Phase::FEATURES, Wrap)
+        .unwrap()
+        .intercept(Phase::PROCESS, Wrap)
+        .unwrap()
+        .intercept(Phase::FALLBACK, Wrap)
+        .unwrap();
+    group.bench_function("plover 5 phases, every interceptor proceeds", |b| {
+        b.iter(|| {
+            block_on(async {
+                for n in 0..EVENTS {
+                    black_box(nested.execute(black_box(n)).await.ok());
+                }
+            })
+        })
+    });
+    group.bench_function("hand-written recursion of 5 boxed async calls", |b| {
+        b.iter(|| {
+            block_on(async {
+                for n in 0..EVENTS {
+                    black_box(hand_nested(black_box(n)).await.ok());
+                }
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

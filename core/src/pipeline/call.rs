@@ -1,0 +1,194 @@
+//! One execution of a pipeline, as its interceptors see it: the subject and the controls.
+//!
+//! A [`Call`] is shared by reference between the driver and every interceptor that is waiting
+//! in [`Call::proceed`], so its state sits behind atomics and a spin lock that is never held
+//! across an `.await`; the lock exists to make `Call` `Sync` (and pipeline futures `Send`), not
+//! to arbitrate contention, which cannot happen inside one execution.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use portable_atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use spin::mutex::SpinMutex;
+
+use crate::failure::Failure;
+
+/// The context an interceptor receives: the subject and the controls of one execution.
+///
+/// The controls follow Ktor's `PipelineContext`:
+///
+/// - [`proceed`](Call::proceed) runs everything downstream *inside* the current interceptor and
+///   returns once it is done, with its failure if it failed;
+/// - [`proceed_with`](Call::proceed_with) replaces the subject, then proceeds;
+/// - [`finish`](Call::finish) skips every interceptor and phase not yet started (Fallback
+///   included); interceptors waiting in `proceed` still run their remaining code;
+/// - returning without calling `proceed` lets execution continue with the next interceptor.
+///
+/// # Panics
+///
+/// The subject is reached through closures ([`with_subject`](Call::with_subject),
+/// [`with_subject_mut`](Call::with_subject_mut)). Calling one of them from inside another's
+/// closure is a programming error and panics, as a `RefCell` would.
+pub struct Call<S> {
+    subject: SpinMutex<S>,
+    /// What downstream returned, left here for the [`Proceed`] future that asked for it.
+    delivery: SpinMutex<Option<Result<(), Failure>>>,
+    /// Position, in execution order, of the next interceptor to start.
+    cursor: AtomicUsize,
+    /// Interceptors in this execution.
+    len: usize,
+    finished: AtomicBool,
+    /// Set by a [`Proceed`] future that wants downstream to run; read by the driver.
+    proceed_requested: AtomicBool,
+}
+
+impl<S> Call<S> {
+    pub(crate) fn new(subject: S, len: usize) -> Self {
+        Call {
+            subject: SpinMutex::new(subject),
+            delivery: SpinMutex::new(None),
+            cursor: AtomicUsize::new(0),
+            len,
+            finished: AtomicBool::new(false),
+            proceed_requested: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn into_subject(self) -> S {
+        self.subject.into_inner()
+    }
+
+    /// Runs `f` on the subject and returns what it returns.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside another `with_subject*` closure of the same call.
+    pub fn with_subject<R>(&self, f: impl FnOnce(&S) -> R) -> R {
+        f(&self.lock_subject())
+    }
+
+    /// Runs `f` on the subject, which it may change, and returns what it returns.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside another `with_subject*` closure of the same call.
+    pub fn with_subject_mut<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
+        f(&mut self.lock_subject())
+    }
+
+    /// Replaces the subject, returning the old one.
+    pub fn replace_subject(&self, subject: S) -> S {
+        core::mem::replace(&mut self.lock_subject(), subject)
+    }
+
+    pub(crate) fn lock_subject(&self) -> spin::mutex::SpinMutexGuard<'_, S> {
+        match self.subject.try_lock() {
+            Some(guard) => guard,
+            None => panic!("the subject of a pipeline call is already borrowed"),
+        }
+    }
+
+    /// Runs the rest of the pipeline inside the current interceptor.
+    ///
+    /// Resolves once every remaining interceptor has run (or [`finish`](Call::finish) was
+    /// called), with `Err` if a failure travelled up to here. An interceptor that returns `Ok`
+    /// after catching that failure has recovered from it: execution then resumes with the
+    /// interceptor after the one that failed ("fail forward"). Proceeding when nothing is left
+    /// resolves at once.
+    ///
+    /// Await it directly from the interceptor's own future: the driver runs downstream when
+    /// the interceptor's future is pending on it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it resolves is allowed; downstream has then either not
+    /// started or already finished, and its result is discarded.
+    pub fn proceed(&self) -> Proceed<'_, S> {
+        Proceed { call: self, requested: false }
+    }
+
+    /// Replaces the subject with `subject` for everything downstream, then
+    /// [`proceed`](Call::proceed)s.
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`proceed`](Call::proceed); the subject is replaced on the first poll.
+    pub async fn proceed_with(&self, subject: S) -> Result<(), Failure> {
+        self.replace_subject(subject);
+        self.proceed().await
+    }
+
+    /// Ends the execution: no interceptor that has not started yet will run, Fallback
+    /// included. Interceptors waiting in [`proceed`](Call::proceed) see it resolve `Ok` and
+    /// finish their own code.
+    pub fn finish(&self) {
+        self.finished.store(true, Relaxed);
+    }
+
+    /// Whether [`finish`](Call::finish) was called.
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Relaxed)
+    }
+
+    /// Whether nothing is left to run downstream.
+    fn is_done(&self) -> bool {
+        self.is_finished() || self.cursor.load(Relaxed) >= self.len
+    }
+
+    /// Claims the next interceptor to run, by position in execution order.
+    pub(crate) fn advance(&self) -> Option<usize> {
+        if self.is_finished() {
+            return None;
+        }
+        let position = self.cursor.load(Relaxed);
+        if position >= self.len {
+            return None;
+        }
+        self.cursor.store(position + 1, Relaxed);
+        Some(position)
+    }
+
+    pub(crate) fn clear_proceed_request(&self) {
+        self.proceed_requested.store(false, Relaxed);
+    }
+
+    pub(crate) fn take_proceed_request(&self) -> bool {
+        let requested = self.proceed_requested.load(Relaxed);
+        self.proceed_requested.store(false, Relaxed);
+        requested
+    }
+
+    pub(crate) fn deliver(&self, result: Result<(), Failure>) {
+        *self.delivery.lock() = Some(result);
+    }
+}
+
+/// The future of [`Call::proceed`].
+#[must_use = "downstream only runs when the future is awaited"]
+pub struct Proceed<'a, S> {
+    call: &'a Call<S>,
+    requested: bool,
+}
+
+impl<S> Future for Proceed<'_, S> {
+    type Output = Result<(), Failure>;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if !self.requested {
+            if self.call.is_done() {
+                return Poll::Ready(Ok(()));
+            }
+            // Hand control to the driver: it sees the request when this interceptor's future
+            // returns Pending, runs downstream, leaves the result in `delivery` and polls us
+            // again. No waker is registered because the driver itself is the one to poll.
+            self.call.proceed_requested.store(true, Relaxed);
+            self.requested = true;
+            return Poll::Pending;
+        }
+        match self.call.delivery.lock().take() {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
+        }
+    }
+}

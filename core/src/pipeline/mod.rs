@@ -1,0 +1,321 @@
+//! The Ktor-style pipeline: ordered phases, interceptors per phase, and their execution.
+//!
+//! A [`Pipeline`] owns its phase order and its interceptors; [`Pipeline::execute`] runs one
+//! subject through them with Ktor's semantics (see [`Call`]). Interceptors are kept in a typed
+//! chain, so executing needs no allocator and allocates nothing; the `alloc` feature adds
+//! [`DynChain`] for interceptors registered at run time. How the driver nests without boxing is
+//! explained in `chain.rs` and in `docs/architecture.md`.
+
+mod call;
+mod chain;
+#[cfg(feature = "alloc")]
+mod dynamic;
+mod phase;
+
+use core::fmt;
+use core::marker::PhantomData;
+
+pub use call::{Call, Proceed};
+pub use chain::{AppendTo, Chain, FnInterceptor, Interceptor, Link};
+#[cfg(feature = "alloc")]
+pub use dynamic::{BoxedIntercept, DynChain, DynInterceptor, DynPipeline};
+pub use phase::{MAX_PHASES, Phase};
+
+use crate::failure::Failure;
+use phase::PhaseList;
+
+/// Interceptors a pipeline can have.
+pub const MAX_INTERCEPTORS: usize = 32;
+
+/// Why a pipeline could not be built as asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipelineError {
+    /// The phase is not registered in this pipeline (as a reference for insertion, or as the
+    /// phase of an interceptor).
+    UnknownPhase(Phase),
+    /// The pipeline already has [`MAX_PHASES`] phases.
+    TooManyPhases {
+        /// The limit.
+        capacity: usize,
+    },
+    /// The pipeline already has [`MAX_INTERCEPTORS`] interceptors.
+    TooManyInterceptors {
+        /// The limit.
+        capacity: usize,
+    },
+}
+
+impl fmt::Display for PipelineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PipelineError::UnknownPhase(phase) => {
+                write!(f, "phase {phase} is not registered in this pipeline")
+            }
+            PipelineError::TooManyPhases { capacity } => {
+                write!(f, "a pipeline has at most {capacity} phases")
+            }
+            PipelineError::TooManyInterceptors { capacity } => {
+                write!(f, "a pipeline has at most {capacity} interceptors")
+            }
+        }
+    }
+}
+
+impl core::error::Error for PipelineError {}
+
+/// An execution ended with a failure that no interceptor recovered from. The subject is handed
+/// back, so nothing is lost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unhandled<S> {
+    /// The subject as it was when the failure reached the top.
+    pub subject: S,
+    /// The failure.
+    pub failure: Failure,
+}
+
+impl<S> fmt::Display for Unhandled<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unhandled {}", self.failure)
+    }
+}
+
+impl<S: fmt::Debug> core::error::Error for Unhandled<S> {}
+
+/// A pipeline of phases and interceptors for subjects of type `S`.
+///
+/// `C` is the chain of interceptors; it grows by one [`Link`] with each
+/// [`intercept`](Pipeline::intercept), so a pipeline is built by value:
+///
+/// ```
+/// use plover_core::{Call, Failure, Phase, Pipeline};
+///
+/// # futures_lite::future::block_on(async {
+/// let pipeline = Pipeline::<u32>::new()
+///     .intercept_fn(Phase::PROCESS, async |call: &Call<u32>| {
+///         call.with_subject_mut(|n| *n *= 2);
+///         Ok(())
+///     })?
+///     .intercept_fn(Phase::FEATURES, async |call: &Call<u32>| {
+///         call.with_subject_mut(|n| *n += 1);
+///         Ok(())
+///     })?;
+///
+/// // Features runs before Process whatever the registration order.
+/// assert_eq!(pipeline.execute(20).await, Ok(42));
+/// # Ok::<(), plover_core::PipelineError>(())
+/// # }).unwrap();
+/// ```
+pub struct Pipeline<S, C = ()> {
+    phases: PhaseList,
+    /// The phase of each interceptor, in registration order (the chain's indexes).
+    registrations: heapless::Vec<Phase, MAX_INTERCEPTORS>,
+    /// Chain indexes in execution order: by phase, then by registration.
+    order: heapless::Vec<u8, MAX_INTERCEPTORS>,
+    chain: C,
+    subject: PhantomData<fn(S) -> S>,
+}
+
+impl<S> Default for Pipeline<S, ()> {
+    fn default() -> Self {
+        Pipeline::new()
+    }
+}
+
+impl<S> Pipeline<S, ()> {
+    /// A pipeline with the five default phases and no interceptors.
+    pub fn new() -> Self {
+        Pipeline::with_chain(PhaseList::default(), ())
+    }
+
+    /// A pipeline with no phases at all; add them with [`add_phase`](Pipeline::add_phase).
+    pub fn without_phases() -> Self {
+        Pipeline::with_chain(PhaseList::empty(), ())
+    }
+}
+
+impl<S, C> Pipeline<S, C> {
+    fn with_chain(phases: PhaseList, chain: C) -> Self {
+        Pipeline {
+            phases,
+            registrations: heapless::Vec::new(),
+            order: heapless::Vec::new(),
+            chain,
+            subject: PhantomData,
+        }
+    }
+
+    /// The phases, in execution order.
+    pub fn phases(&self) -> impl Iterator<Item = Phase> + '_ {
+        self.phases.iter()
+    }
+
+    /// Number of interceptors.
+    pub fn interceptor_count(&self) -> usize {
+        self.registrations.len()
+    }
+
+    /// Appends `phase` at the end. Adding a phase that is already there does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`PipelineError::TooManyPhases`] if there are already [`MAX_PHASES`].
+    pub fn add_phase(&mut self, phase: Phase) -> Result<(), PipelineError> {
+        self.phases.add(phase)?;
+        self.reorder();
+        Ok(())
+    }
+
+    /// Inserts `phase` after `reference`, and after any phase inserted after `reference`
+    /// earlier, so that several insertions keep their order. Nothing happens if `phase` is
+    /// already there.
+    ///
+    /// # Errors
+    ///
+    /// [`PipelineError::UnknownPhase`] if `reference` is not registered;
+    /// [`PipelineError::TooManyPhases`] if there are already [`MAX_PHASES`].
+    pub fn insert_phase_after(
+        &mut self,
+        reference: Phase,
+        phase: Phase,
+    ) -> Result<(), PipelineError> {
+        self.phases.insert_after(reference, phase)?;
+        self.reorder();
+        Ok(())
+    }
+
+    /// Inserts `phase` right before `reference`; phases inserted before the same reference
+    /// earlier stay in front. Nothing happens if `phase` is already there.
+    ///
+    /// # Errors
+    ///
+    /// As for [`insert_phase_after`](Pipeline::insert_phase_after).
+    pub fn insert_phase_before(
+        &mut self,
+        reference: Phase,
+        phase: Phase,
+    ) -> Result<(), PipelineError> {
+        self.phases.insert_before(reference, phase)?;
+        self.reorder();
+        Ok(())
+    }
+
+    /// Recomputes the execution order: phases in order, and within a phase, registration order.
+    fn reorder(&mut self) {
+        self.order.clear();
+        for phase in self.phases.iter() {
+            for (index, registered) in self.registrations.iter().enumerate() {
+                if *registered == phase {
+                    // Cannot fail: `order` has room for every registration, and indexes are
+                    // below MAX_INTERCEPTORS, which fits in a u8.
+                    let _ = self.order.push(index as u8);
+                }
+            }
+        }
+    }
+
+    fn register(&mut self, phase: Phase) -> Result<(), PipelineError> {
+        if !self.phases.contains(phase) {
+            return Err(PipelineError::UnknownPhase(phase));
+        }
+        self.registrations
+            .push(phase)
+            .map_err(|_| PipelineError::TooManyInterceptors { capacity: MAX_INTERCEPTORS })?;
+        self.reorder();
+        Ok(())
+    }
+
+    fn map_chain<D>(self, f: impl FnOnce(C) -> D) -> Pipeline<S, D> {
+        Pipeline {
+            phases: self.phases,
+            registrations: self.registrations,
+            order: self.order,
+            chain: f(self.chain),
+            subject: PhantomData,
+        }
+    }
+}
+
+impl<S, C: Chain<S>> Pipeline<S, C> {
+    /// Registers `interceptor` in `phase`, after the interceptors already there.
+    ///
+    /// # Errors
+    ///
+    /// [`PipelineError::UnknownPhase`] if `phase` is not registered;
+    /// [`PipelineError::TooManyInterceptors`] if there are already [`MAX_INTERCEPTORS`].
+    pub fn intercept<I: Interceptor<S>>(
+        mut self,
+        phase: Phase,
+        interceptor: I,
+    ) -> Result<Pipeline<S, Link<C, I>>, PipelineError> {
+        self.register(phase)?;
+        Ok(self.map_chain(|chain| Link(chain, interceptor)))
+    }
+
+    /// Registers an async closure in `phase`; see [`intercept`](Pipeline::intercept).
+    ///
+    /// # Errors
+    ///
+    /// As for [`intercept`](Pipeline::intercept).
+    pub fn intercept_fn<F>(
+        self,
+        phase: Phase,
+        f: F,
+    ) -> Result<Pipeline<S, Link<C, FnInterceptor<F>>>, PipelineError>
+    where
+        F: AsyncFn(&Call<S>) -> Result<(), Failure>,
+    {
+        self.intercept(phase, FnInterceptor(f))
+    }
+
+    /// Merges `other` into this pipeline, as Ktor's `merge` does: phases this pipeline lacks
+    /// are added where `other`'s insertion rules place them, and `other`'s interceptors run
+    /// after this pipeline's in each phase.
+    ///
+    /// # Errors
+    ///
+    /// [`PipelineError::TooManyPhases`] or [`PipelineError::TooManyInterceptors`] if the
+    /// result would exceed a limit; [`PipelineError::UnknownPhase`] if one of `other`'s
+    /// phases cannot be placed.
+    pub fn merge<D: Chain<S> + AppendTo<C>>(
+        mut self,
+        other: Pipeline<S, D>,
+    ) -> Result<Pipeline<S, D::Output>, PipelineError> {
+        self.phases.merge(&other.phases)?;
+        for phase in other.registrations.iter() {
+            self.registrations
+                .push(*phase)
+                .map_err(|_| PipelineError::TooManyInterceptors { capacity: MAX_INTERCEPTORS })?;
+        }
+        self.reorder();
+        Ok(self.map_chain(|chain| other.chain.append_to(chain)))
+    }
+
+    /// Runs `subject` through every phase.
+    ///
+    /// Returns the subject as the last interceptor left it, or [`Unhandled`] (which holds the
+    /// subject too) if a failure reached the top without an interceptor recovering from it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the execution where it stands: interceptors that have not
+    /// started never run, waiting ones are dropped, and the subject is dropped with it.
+    /// Cancellation is not a failure: no interceptor sees an `Err` because of it.
+    pub async fn execute(&self, subject: S) -> Result<S, Unhandled<S>> {
+        let call = Call::new(subject, self.order.len());
+        let result = self.chain.drive(&self.chain, &self.order, &call).await;
+        let subject = call.into_subject();
+        match result {
+            Ok(()) => Ok(subject),
+            Err(failure) => Err(Unhandled { subject, failure }),
+        }
+    }
+}
+
+impl<S, C> fmt::Debug for Pipeline<S, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("phases", &self.phases)
+            .field("interceptors", &self.registrations)
+            .finish()
+    }
+}

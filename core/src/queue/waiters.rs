@@ -1,0 +1,86 @@
+//! A fixed-capacity set of wakers for the tasks parked on one side of a queue.
+//!
+//! It owns no policy: the queue decides when to register and when to wake. Its one invariant is
+//! that a registered waker leaves the set only by being handed back to be woken, so a full set
+//! never drops a waiter silently.
+
+use core::task::Waker;
+
+use heapless::Vec;
+
+/// How many distinct tasks one side of a queue (or a stage control) remembers at once.
+///
+/// A task beyond this number is still served, at a cost: registering it pushes out (and wakes)
+/// the longest-registered task, which re-registers when polled (spurious wake-ups, never lost
+/// ones).
+pub(crate) const WAITER_SLOTS: usize = 8;
+
+/// The wakers of the tasks waiting for one condition ("room", "an item", "stop requested").
+#[derive(Debug)]
+pub(crate) struct Waiters {
+    wakers: Vec<Waker, WAITER_SLOTS>,
+}
+
+impl Waiters {
+    /// An empty set; `const` so that it can live in a `static` queue.
+    pub(crate) const fn new() -> Self {
+        Waiters { wakers: Vec::new() }
+    }
+
+    /// Remembers `waker`. If the set is full, the longest-registered waker is pushed out and
+    /// returned for the caller to wake once it has released its lock; its task will poll again
+    /// and re-register (a spurious wake-up, not a lost one).
+    #[inline]
+    pub(crate) fn register(&mut self, waker: &Waker) -> Option<Waker> {
+        if self.wakers.iter().any(|known| known.will_wake(waker)) {
+            return None;
+        }
+
+        let displaced = if self.wakers.is_full() { Some(self.wakers.remove(0)) } else { None };
+        match self.wakers.push(waker.clone()) {
+            Ok(()) => displaced,
+            // Only possible if `WAITER_SLOTS` were 0: then wake the newcomer at once instead.
+            Err(newcomer) => Some(newcomer),
+        }
+    }
+
+    /// How many tasks are waiting.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.wakers.len()
+    }
+
+    /// Takes the most recently registered waker out, if any.
+    #[inline]
+    pub(crate) fn take_last(&mut self) -> Option<Waker> {
+        self.wakers.pop()
+    }
+
+    /// Empties the set and returns what it held, to be woken outside the lock.
+    pub(crate) fn take(&mut self) -> Waiters {
+        core::mem::replace(self, Waiters::new())
+    }
+
+    /// Wakes every task in the set, consuming it. Call with no lock held.
+    pub(crate) fn wake_all(self) {
+        for waker in self.wakers {
+            waker.wake();
+        }
+    }
+}
+
+/// Wakes the optional set; a shorthand for the "take under the lock, wake after" steps.
+#[inline]
+pub(crate) fn wake(waiters: Option<Waiters>) {
+    if let Some(waiters) = waiters {
+        waiters.wake_all();
+    }
+}
+
+/// Wakes the optional waker pushed out of a full set.
+#[inline]
+pub(crate) fn wake_one(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}

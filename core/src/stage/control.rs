@@ -1,0 +1,147 @@
+//! A stage's lifecycle: the phase shared by whoever starts and stops it and by its workers.
+//!
+//! It owns the phase machine `Idle → Running → Draining → Stopped` and nothing else: it does
+//! not close queues or run work; [`Stage`](super::Stage) does that around it.
+
+use core::cell::RefCell;
+use core::future::poll_fn;
+use core::task::Poll;
+
+use embassy_sync::blocking_mutex::Mutex;
+use embassy_sync::blocking_mutex::raw::RawMutex;
+
+use crate::queue::waiters::{Waiters, wake, wake_one};
+
+/// Where a stage is in its life. Phases only move forward.
+///
+/// ```text
+///   Idle --start--> Running --stop--> Draining --last worker ends--> Stopped
+///    |                 |                                               ^
+///    +------stop-------+---------(input ended, last worker ends)-------+
+/// ```
+///
+/// (`Running` goes straight to `Stopped` when the input queue is closed by someone else, e.g.
+/// an upstream stage that ended, and the workers have drained it.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    /// Created; workers wait for `start`. Published items are buffered.
+    Idle,
+    /// Workers take and handle items.
+    Running,
+    /// A stop was requested: new input is refused and workers drain what is buffered, until
+    /// the input is empty or the drain deadline passes.
+    Draining,
+    /// Every worker that ran has ended.
+    Stopped,
+}
+
+/// The lifecycle state of a stage: the current [`Phase`] and a future to wait for one.
+///
+/// Start and stop go through [`Stage::start`](super::Stage::start) and
+/// [`Stage::stop`](super::Stage::stop), which also close the input queue at the right moment.
+pub struct Control<M: RawMutex> {
+    state: Mutex<M, RefCell<ControlState>>,
+}
+
+struct ControlState {
+    phase: Phase,
+    /// Workers currently inside `Stage::run`.
+    workers: usize,
+    waiters: Waiters,
+}
+
+impl<M: RawMutex> Control<M> {
+    /// A control in [`Phase::Idle`].
+    pub const fn new() -> Self {
+        Control {
+            state: Mutex::new(RefCell::new(ControlState {
+                phase: Phase::Idle,
+                workers: 0,
+                waiters: Waiters::new(),
+            })),
+        }
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        self.state.lock(|cell| cell.borrow().phase)
+    }
+
+    /// Moves `Idle → Running`. Idempotent: returns `true` only for the call that started it; a
+    /// stage that was stopped stays stopped.
+    pub(crate) fn start(&self) -> bool {
+        self.advance(|phase| (phase == Phase::Idle).then_some(Phase::Running))
+    }
+
+    /// Moves `Idle` or `Running → Draining`. Idempotent: returns `true` only for the call that
+    /// requested the stop.
+    pub(crate) fn stop(&self) -> bool {
+        self.advance(|phase| (phase <= Phase::Running).then_some(Phase::Draining))
+    }
+
+    /// Waits until the phase is at least `phase`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only observes the phase.
+    pub async fn reached(&self, phase: Phase) {
+        poll_fn(|cx| {
+            let (now, displaced) = self.state.lock(|cell| {
+                let mut state = cell.borrow_mut();
+                let now = state.phase;
+                let displaced =
+                    if now >= phase { None } else { state.waiters.register(cx.waker()) };
+                (now, displaced)
+            });
+            wake_one(displaced);
+            if now >= phase { Poll::Ready(()) } else { Poll::Pending }
+        })
+        .await
+    }
+
+    /// Counts a worker in.
+    pub(crate) fn enter(&self) {
+        self.state.lock(|cell| cell.borrow_mut().workers += 1);
+    }
+
+    /// Counts a worker out; the last one out of a draining stage moves it to `Stopped`.
+    /// Returns whether this call did so.
+    pub(crate) fn leave(&self) -> bool {
+        let (stopped, to_wake) = self.state.lock(|cell| {
+            let mut state = cell.borrow_mut();
+            state.workers = state.workers.saturating_sub(1);
+            if state.workers == 0 && state.phase != Phase::Stopped {
+                state.phase = Phase::Stopped;
+                (true, Some(state.waiters.take()))
+            } else {
+                (false, None)
+            }
+        });
+        wake(to_wake);
+        stopped
+    }
+
+    fn advance(&self, next: impl FnOnce(Phase) -> Option<Phase>) -> bool {
+        let to_wake = self.state.lock(|cell| {
+            let mut state = cell.borrow_mut();
+            let to = next(state.phase)?;
+            state.phase = to;
+            Some(state.waiters.take())
+        });
+        let changed = to_wake.is_some();
+        wake(to_wake);
+        changed
+    }
+}
+
+impl<M: RawMutex> Default for Control<M> {
+    fn default() -> Self {
+        Control::new()
+    }
+}
+
+impl<M: RawMutex> core::fmt::Debug for Control<M> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Control").field("phase", &self.phase()).finish()
+    }
+}

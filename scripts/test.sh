@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every check plover has: set-up, formatting, lints, the test suites on the host, the
+# no_std builds for wasm32 and Cortex-M0, Miri, a short fuzz run, and a build of the
+# benchmarks. The README's test command; CI (.ci/run) calls it too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n==> %s\n' "$*"; }
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+bash scripts/setup.sh
+
+say "formatting"
+cargo fmt --all --check
+
+say "lints"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+say "tests (host, all features)"
+cargo test --workspace --all-features 2>&1 | tee -a "$log"
+
+say "tests (plover-core without features: no allocator)"
+cargo test -p plover-core --no-default-features 2>&1 | tee -a "$log"
+
+say "no_std builds: plover-core for Cortex-M0 and wasm32, no features"
+cargo build -p plover-core --target thumbv6m-none-eabi
+cargo build -p plover-core --target wasm32-unknown-unknown
+
+if [ "${PLOVER_SKIP_FUZZ:-0}" != 1 ]; then
+  say "fuzzing the log decoder and recovery (${PLOVER_FUZZ_SECONDS:-30} s each)"
+  for target in decode_record recover_segment; do
+    mkdir -p "fuzz/corpus/$target"
+    (cd fuzz && cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+      -max_total_time="${PLOVER_FUZZ_SECONDS:-30}" -print_final_stats=0)
+  done
+fi
+
+say "benchmarks build"
+cargo bench --workspace --no-run
+
+passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s += $1} END {print s + 0}')
+say "summary"
+echo "$passed passed, $failed failed"
