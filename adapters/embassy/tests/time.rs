@@ -4,6 +4,7 @@
 use core::time::Duration;
 
 use futures_lite::future::block_on;
+use plover_core::time::{Clock, Timer};
 use plover_embassy::time::{EmbassyClock, EmbassyTimer};
 
 #[test]
