@@ -8,16 +8,18 @@
 use core::cell::Cell;
 use core::future::{Future, poll_fn};
 use core::pin::pin;
+use core::time::Duration;
 
 use embassy_futures::join::join;
 use embassy_futures::yield_now;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use plover_core::Overflow;
+use plover_core::event::Subject;
 use plover_core::log::{DurableQueue, Log, QueueError, RecoveryReport};
 use plover_embassy::{FlashStorage, MockFlash};
 
 use crate::sensor::Sensor;
-use crate::stages::{Enriched, enrich, validate};
+use crate::stages::{self, Enriched, Sample, TickClock, enrich};
 use crate::uplink::{Uplink, sleep_ticks};
 
 /// Erase page of the simulated flash (the LM3S6965's own flash page is 1 KiB too).
@@ -89,13 +91,30 @@ async fn open_queue(flash: Flash, policy: Overflow) -> Result<(Queue, RecoveryRe
     Ok((queue, report))
 }
 
-/// The footprint probe: mount, open a queue, push readings, receive and acknowledge them.
+/// The footprint probe: mount, open a queue, run readings through the pipeline and push
+/// them, receive and acknowledge them.
 #[cfg(feature = "footprint")]
 pub(crate) async fn probe(flash: Flash, policy: Overflow) -> Result<(u32, Flash), Failed> {
     let (queue, _) = open_queue(flash, policy).await?;
+    let (clock, slowest) = (TickClock::default(), Cell::new(Duration::ZERO));
+    let pipeline = stages::pipeline(&clock, &slowest).map_err(|_| "pipeline: bad layout")?;
     let mut sensor = Sensor::new(40);
     while let Some(reading) = sensor.read() {
-        queue.push(&enrich(reading, 0)).await.map_err(|_| "push failed")?;
+        #[cfg(not(feature = "footprint-no-pipeline"))]
+        let item = {
+            let sample = pipeline.execute(Sample::new(reading, clock.tick())).await;
+            let sample = sample.map_err(|_| "pipeline: a failure escaped monitoring")?;
+            if sample.is_failed() {
+                continue;
+            }
+            sample.enriched.ok_or("pipeline: the sample was not enriched")?
+        };
+        #[cfg(feature = "footprint-no-pipeline")]
+        let item = {
+            let _ = &pipeline;
+            enrich(reading, clock.tick())
+        };
+        queue.push(&item).await.map_err(|_| "push failed")?;
     }
     let mut count = 0;
     while let Some((seq, _)) = queue.try_recv().await.map_err(|_| "recv failed")? {
@@ -117,18 +136,21 @@ async fn polled<F: Future>(future: F) -> (F::Output, u32) {
     (output, polls)
 }
 
-/// Sensor -> validate -> enrich -> queue, for `count` readings.
+/// Sensor -> pipeline (monitoring, validate, enrich) -> queue, for `count` readings.
 async fn produce(queue: &Queue, count: u32, done: &Cell<bool>) -> Result<Produced, Failed> {
     let mut sensor = Sensor::new(count);
     let mut produced = Produced::default();
-    let mut tick = 0;
+    let (clock, slowest) = (TickClock::default(), Cell::new(Duration::ZERO));
+    let pipeline = stages::pipeline(&clock, &slowest).map_err(|_| "pipeline: bad layout")?;
     while let Some(reading) = sensor.read() {
-        tick += 1;
-        if validate(&reading).is_err() {
+        let tick = clock.tick();
+        let sample = pipeline.execute(Sample::new(reading, tick)).await;
+        let sample = sample.map_err(|_| "pipeline: a failure escaped monitoring")?;
+        if sample.is_failed() {
             produced.rejected += 1;
             continue;
         }
-        let item = enrich(reading, tick);
+        let item = sample.enriched.ok_or("pipeline: the sample was not enriched")?;
         produced.valid += 1;
         produced.last_index = item.index;
         let (result, polls) = polled(queue.push(&item)).await;

@@ -1,13 +1,90 @@
-//! The validate and enrich steps a reading goes through before it is queued.
+//! The pipeline a reading goes through before it is queued: monitoring, validate, enrich.
 //!
-//! PIPELINE: these are plain functions because this branch does not have plover-core's
-//! `Pipeline` yet; once it is merged, they become a validate interceptor (Monitoring/Features
-//! phase, failing the event with the `Rejected` reason) and an enrich interceptor (Process
-//! phase, adding `zone` and `tick` as attributes). Their inputs and outputs stay the same.
+//! It is plover-core's `Pipeline` with the ready-made interceptors: `monitoring` in the
+//! Monitoring phase turns a validation failure into a failed sample that still reaches the
+//! end, `validate` and `enrich` sit in Features. What is checked and added lives here too.
 
+use core::cell::Cell;
+use core::time::Duration;
+
+use plover_core::event::Subject;
+use plover_core::interceptors::{enrich as enrich_step, monitoring, validate as validate_step};
+use plover_core::pipeline::Chain;
+use plover_core::time::Clock;
+use plover_core::{Failure, Phase, Pipeline, PipelineError};
 use serde::{Deserialize, Serialize};
 
 use crate::sensor::Reading;
+
+/// What travels through the pipeline: the raw reading, what enrichment adds, and a failure.
+pub(crate) struct Sample {
+    reading: Reading,
+    tick: u32,
+    /// Set by the enrich step.
+    pub(crate) enriched: Option<Enriched>,
+    failure: Option<Failure>,
+}
+
+impl Sample {
+    /// A sample for `reading`, taken at device tick `tick`.
+    pub(crate) fn new(reading: Reading, tick: u32) -> Self {
+        Sample { reading, tick, enriched: None, failure: None }
+    }
+}
+
+impl Subject for Sample {
+    fn failure(&self) -> Option<&Failure> {
+        self.failure.as_ref()
+    }
+
+    fn mark_failed(&mut self, failure: Failure) {
+        self.failure.get_or_insert(failure);
+    }
+}
+
+/// A clock that counts device ticks (a millisecond each): QEMU's lm3s6965evb has no
+/// embassy-time driver, so the firmware advances it itself.
+#[derive(Default)]
+pub(crate) struct TickClock {
+    ticks: Cell<u64>,
+}
+
+impl TickClock {
+    /// Moves the clock one tick forward and returns the new tick.
+    pub(crate) fn tick(&self) -> u32 {
+        self.ticks.set(self.ticks.get() + 1);
+        self.ticks.get() as u32
+    }
+}
+
+impl Clock for TickClock {
+    fn now(&self) -> Duration {
+        Duration::from_millis(self.ticks.get())
+    }
+}
+
+/// Builds the pipeline: monitoring (timing into `slowest`), validate, enrich.
+pub(crate) fn pipeline<'a>(
+    clock: &'a TickClock,
+    slowest: &'a Cell<Duration>,
+) -> Result<Pipeline<Sample, impl Chain<Sample> + 'a>, PipelineError> {
+    let report = move |_: &Sample, took: Duration| slowest.set(slowest.get().max(took));
+    Pipeline::new()
+        .intercept(Phase::MONITORING, monitoring(clock, report))?
+        .intercept(
+            Phase::FEATURES,
+            validate_step(|s: &Sample| {
+                validate(&s.reading).map_err(|_| Failure::validation("out of range"))
+            }),
+        )?
+        .intercept(
+            Phase::FEATURES,
+            enrich_step(|s: &mut Sample| {
+                s.enriched = Some(enrich(s.reading, s.tick));
+                Ok(())
+            }),
+        )
+}
 
 /// Readings above this are a broken sensor, not weather.
 const MAX_MILLICELSIUS: i32 = 125_000;

@@ -13,7 +13,7 @@ OWNERS = [
     ("plover-embassy FlashStorage", ["plover_embassy..flash_storage",
                                      "plover_embassy::flash_storage", "plover_embassy::layout"]),
     ("plover-embassy MockFlash", ["plover_embassy..mock_flash", "plover_embassy::mock_flash"]),
-    ("plover-core log + durable queue", ["plover_core"]),
+    ("plover-core (pipeline, log, durable queue)", ["plover_core"]),
     ("firmware scenario (sensor, stages, uplink, runs)", ["plover_firmware"]),
     ("embassy executor + sync + futures", ["embassy_"]),
     ("postcard + serde", ["postcard", "serde"]),
