@@ -71,6 +71,24 @@ pub enum FlashError<E> {
     RegionFull,
 }
 
+impl<E: core::fmt::Debug> core::fmt::Display for FlashError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FlashError::Flash(e) => write!(f, "flash driver error: {e:?}"),
+            FlashError::BadRegion => f.write_str("the flash region or geometry is not supported"),
+            FlashError::NoSuchSegment(id) => write!(f, "segment {id} does not exist"),
+            FlashError::SegmentExists(id) => write!(f, "segment {id} exists already"),
+            FlashError::Sealed(id) => write!(f, "segment {id} is sealed"),
+            FlashError::SegmentFull { id, needed, free } => {
+                write!(f, "segment {id} has {free} bytes left, {needed} needed")
+            }
+            FlashError::RegionFull => f.write_str("every page of the region holds a segment"),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug> core::error::Error for FlashError<E> {}
+
 impl<E> From<E> for FlashError<E> {
     fn from(e: E) -> Self {
         FlashError::Flash(e)

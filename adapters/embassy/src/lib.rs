@@ -4,6 +4,33 @@
 //! flash that keeps NOR rules and can lose power at any byte ([`MockFlash`]), and, with the
 //! `time` feature, a clock and timer on embassy-time ([`time`]). Record bytes, replay and the
 //! queues stay in `plover-core`; running futures is the firmware's executor's job.
+//!
+//! A log on flash, here the mock (two checkpoint pages and six segment pages of 256 bytes):
+//!
+//! ```
+//! use plover_core::log::{Log, Start};
+//! use plover_embassy::{FlashStorage, MockFlash};
+//!
+//! type Flash = MockFlash<[u8; 8 * 256], 256, 4>;
+//! type Storage = FlashStorage<Flash, 6>;
+//!
+//! # futures_lite::future::block_on(async {
+//! let storage = Storage::mount(Flash::new([0; 8 * 256]), 0..8 * 256).await?;
+//! let mut buf = [0u8; 64];
+//! let mut log = Log::open(storage, Storage::log_config(32), &mut buf).await?;
+//! let seq = log.append_bytes(b"21.5 C").await?;
+//! log.sync().await?; // durable from here on, even if the power goes
+//!
+//! // A restart: mount the same flash again; the record is replayed until acknowledged.
+//! let flash = log.into_storage().into_flash();
+//! let storage = Storage::mount(flash, 0..8 * 256).await?;
+//! let mut log = Log::open(storage, Storage::log_config(32), &mut buf).await?;
+//! let mut reader = log.reader(Start::Unacknowledged, [0u8; 64]).await?;
+//! assert_eq!(log.read(&mut reader).await?.map(|r| r.seq), Some(seq));
+//! log.ack(seq).await?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
 #![no_std]
 
 #[cfg(test)]

@@ -26,6 +26,21 @@ pub enum MockFlashError {
     PowerCut,
 }
 
+impl core::fmt::Display for MockFlashError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MockFlashError::OutOfBounds => f.write_str("out of the flash's bounds"),
+            MockFlashError::NotAligned => f.write_str("not aligned to the write or erase size"),
+            MockFlashError::WouldSetBits { offset } => {
+                write!(f, "a write at {offset} would set a bit that only an erase can set")
+            }
+            MockFlashError::PowerCut => f.write_str("the power was cut"),
+        }
+    }
+}
+
+impl core::error::Error for MockFlashError {}
+
 impl NorFlashError for MockFlashError {
     fn kind(&self) -> NorFlashErrorKind {
         match self {
