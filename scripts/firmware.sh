@@ -2,7 +2,8 @@
 # Builds the plover firmware (adapters/embassy/firmware) in release mode, runs it under QEMU's
 # lm3s6965evb with a timeout, and checks its semihosting output for the expected result lines.
 # Installs what it needs first (idempotent). Exit code: the firmware's (0 pass, 1 fail), or
-# non-zero if the build, QEMU or an output check fails.
+# non-zero if the build, QEMU or an output check fails. PLOVER_FIRMWARE_FORCE_FAIL=1 builds a
+# firmware that fails on purpose, to check that a failure fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -62,6 +62,10 @@ async fn run() -> Result<(), Failed> {
 
 #[cfg(not(any(feature = "baseline", feature = "footprint")))]
 async fn run() -> Result<(), Failed> {
+    // Lets CI check that a failing firmware fails the run (set at build time).
+    if option_env!("PLOVER_FIRMWARE_FORCE_FAIL").is_some() {
+        return Err("forced by PLOVER_FIRMWARE_FORCE_FAIL at build time");
+    }
     let bytes = cortex_m::singleton!(: [u8; FLASH_BYTES] = [0; FLASH_BYTES])
         .ok_or("the flash buffer was taken twice")?;
     let mut flash = Flash::new(bytes);
