@@ -11,6 +11,7 @@
 mod scenario;
 mod sensor;
 mod stages;
+mod time_driver;
 mod uplink;
 
 use cortex_m_semihosting::{debug, hprintln};
@@ -20,13 +21,22 @@ use embassy_executor::Spawner;
 use crate::scenario::Flash;
 use crate::scenario::{FLASH_BYTES, Failed};
 #[cfg(not(feature = "baseline"))]
+use core::time::Duration;
+#[cfg(not(feature = "baseline"))]
 use plover_core::Overflow;
+#[cfg(not(feature = "baseline"))]
+use plover_core::time::{Clock, Timer};
+#[cfg(not(feature = "baseline"))]
+use plover_embassy::time::{EmbassyClock, EmbassyTimer};
 
 /// Readings per policy run (a tenth of them fail validation).
 const READINGS: u32 = 400;
 
 #[embassy_executor::main]
 async fn main(_spawner: Spawner) {
+    if let Some(peripherals) = cortex_m::Peripherals::take() {
+        time_driver::start(peripherals.SYST);
+    }
     hprintln!("plover firmware: lm3s6965evb, {} KiB simulated NOR flash", FLASH_BYTES / 1024);
     match run().await {
         Ok(()) => {
@@ -66,6 +76,15 @@ async fn run() -> Result<(), Failed> {
     if option_env!("PLOVER_FIRMWARE_FORCE_FAIL").is_some() {
         return Err("forced by PLOVER_FIRMWARE_FORCE_FAIL at build time");
     }
+    // The clock and timer run on the SysTick driver: check they agree before relying on them.
+    let start = EmbassyClock.now();
+    EmbassyTimer.sleep(Duration::from_millis(2)).await;
+    let slept = EmbassyClock.now() - start;
+    if slept < Duration::from_millis(2) || slept > Duration::from_millis(50) {
+        return Err("timer: a 2 ms sleep did not last 2 ms on the clock");
+    }
+    hprintln!("timer: a 2 ms sleep took {} us on the SysTick clock ok", slept.as_micros());
+
     let bytes = cortex_m::singleton!(: [u8; FLASH_BYTES] = [0; FLASH_BYTES])
         .ok_or("the flash buffer was taken twice")?;
     let mut flash = Flash::new(bytes);
@@ -77,7 +96,7 @@ async fn run() -> Result<(), Failed> {
         hprintln!(
             concat!(
                 "policy {}: valid {} rejected {} delivered {} dropped {} refused {} waited {} ",
-                "offline {} ok"
+                "offline {} slowest pipeline run {} us ok"
             ),
             policy.name(),
             run.produced.valid,
@@ -86,7 +105,8 @@ async fn run() -> Result<(), Failed> {
             run.dropped,
             run.produced.refused,
             run.produced.waited,
-            run.uplink.offline
+            run.uplink.offline,
+            run.produced.slowest_us
         );
     }
 

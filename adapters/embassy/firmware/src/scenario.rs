@@ -16,10 +16,11 @@ use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use plover_core::Overflow;
 use plover_core::event::Subject;
 use plover_core::log::{DurableQueue, Log, QueueError, RecoveryReport};
+use plover_embassy::time::EmbassyClock;
 use plover_embassy::{FlashStorage, MockFlash};
 
 use crate::sensor::Sensor;
-use crate::stages::{self, Enriched, Sample, TickClock, enrich};
+use crate::stages::{self, Enriched, Sample, Ticks, enrich};
 use crate::uplink::{Uplink, sleep_ticks};
 
 /// Erase page of the simulated flash (the LM3S6965's own flash page is 1 KiB too).
@@ -56,6 +57,8 @@ pub(crate) struct Produced {
     pub(crate) waited: u32,
     /// The index of the last valid reading.
     pub(crate) last_index: u32,
+    /// The slowest pipeline execution, as monitoring measured it on the embassy-time clock.
+    pub(crate) slowest_us: u32,
 }
 
 /// The result of one policy run, for printing.
@@ -96,8 +99,8 @@ async fn open_queue(flash: Flash, policy: Overflow) -> Result<(Queue, RecoveryRe
 #[cfg(feature = "footprint")]
 pub(crate) async fn probe(flash: Flash, policy: Overflow) -> Result<(u32, Flash), Failed> {
     let (queue, _) = open_queue(flash, policy).await?;
-    let (clock, slowest) = (TickClock::default(), Cell::new(Duration::ZERO));
-    let pipeline = stages::pipeline(&clock, &slowest).map_err(|_| "pipeline: bad layout")?;
+    let (clock, slowest) = (Ticks::default(), Cell::new(Duration::ZERO));
+    let pipeline = stages::pipeline(EmbassyClock, &slowest).map_err(|_| "pipeline: bad layout")?;
     let mut sensor = Sensor::new(40);
     while let Some(reading) = sensor.read() {
         #[cfg(not(feature = "footprint-no-pipeline"))]
@@ -140,8 +143,8 @@ async fn polled<F: Future>(future: F) -> (F::Output, u32) {
 async fn produce(queue: &Queue, count: u32, done: &Cell<bool>) -> Result<Produced, Failed> {
     let mut sensor = Sensor::new(count);
     let mut produced = Produced::default();
-    let (clock, slowest) = (TickClock::default(), Cell::new(Duration::ZERO));
-    let pipeline = stages::pipeline(&clock, &slowest).map_err(|_| "pipeline: bad layout")?;
+    let (clock, slowest) = (Ticks::default(), Cell::new(Duration::ZERO));
+    let pipeline = stages::pipeline(EmbassyClock, &slowest).map_err(|_| "pipeline: bad layout")?;
     while let Some(reading) = sensor.read() {
         let tick = clock.tick();
         let sample = pipeline.execute(Sample::new(reading, tick)).await;
@@ -165,6 +168,7 @@ async fn produce(queue: &Queue, count: u32, done: &Cell<bool>) -> Result<Produce
         yield_now().await;
     }
     done.set(true);
+    produced.slowest_us = u32::try_from(slowest.get().as_micros()).unwrap_or(u32::MAX);
     Ok(produced)
 }
 

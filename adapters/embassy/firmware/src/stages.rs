@@ -42,14 +42,13 @@ impl Subject for Sample {
     }
 }
 
-/// A clock that counts device ticks (a millisecond each): QEMU's lm3s6965evb has no
-/// embassy-time driver, so the firmware advances it itself.
+/// The device's sample counter: one tick per reading, stamped on each enriched sample.
 #[derive(Default)]
-pub(crate) struct TickClock {
+pub(crate) struct Ticks {
     ticks: Cell<u64>,
 }
 
-impl TickClock {
+impl Ticks {
     /// Moves the clock one tick forward and returns the new tick.
     pub(crate) fn tick(&self) -> u32 {
         self.ticks.set(self.ticks.get() + 1);
@@ -57,15 +56,9 @@ impl TickClock {
     }
 }
 
-impl Clock for TickClock {
-    fn now(&self) -> Duration {
-        Duration::from_millis(self.ticks.get())
-    }
-}
-
-/// Builds the pipeline: monitoring (timing into `slowest`), validate, enrich.
-pub(crate) fn pipeline<'a>(
-    clock: &'a TickClock,
+/// Builds the pipeline: monitoring (timing on `clock` into `slowest`), validate, enrich.
+pub(crate) fn pipeline<'a, C: Clock + 'a>(
+    clock: C,
     slowest: &'a Cell<Duration>,
 ) -> Result<Pipeline<Sample, impl Chain<Sample> + 'a>, PipelineError> {
     let report = move |_: &Sample, took: Duration| slowest.set(slowest.get().max(took));

@@ -1,21 +1,19 @@
-//! The uplink sink: sends readings upstream when it has a link, and a yield-based timer.
+//! The uplink sink: sends readings upstream when it has a link, and its back-off sleep.
 //!
 //! The link comes and goes on a fixed schedule, so the queue behind it fills and its overflow
 //! policy acts. The sink deduplicates by sequence number, as at-least-once delivery requires.
 
-use embassy_futures::yield_now;
+use core::time::Duration;
+
+use plover_core::time::Timer;
+use plover_embassy::time::EmbassyTimer;
 
 use crate::stages::Enriched;
 
-/// Sleeps by yielding to the executor once per "millisecond".
-///
-/// QEMU's lm3s6965evb has no embassy-time driver (embassy has no HAL for this chip), so the
-/// firmware counts yields instead of time; `plover_embassy::time` is the real timer for boards
-/// whose HAL provides a driver.
+/// Waits before the next attempt: `ticks` × 50 µs on embassy-time (a SysTick driver on QEMU,
+/// see `time_driver.rs`), through plover-embassy's timer.
 pub(crate) async fn sleep_ticks(ticks: u32) {
-    for _ in 0..ticks {
-        yield_now().await;
-    }
+    EmbassyTimer.sleep(Duration::from_micros(50 * u64::from(ticks))).await;
 }
 
 /// A link that is up for `up` send attempts, then down for `down`, and so on.
