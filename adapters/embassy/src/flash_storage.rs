@@ -124,6 +124,16 @@ enum Page {
 
 /// A log [`Storage`] on a region of NOR flash of at most `PAGES` segment pages plus two
 /// checkpoint pages. Open it with [`FlashStorage::mount`].
+///
+/// # Cancel safety
+///
+/// Every operation may be dropped at any await (a flash driver may pend), and leaves what a
+/// power cut at that point would: the RAM state is updated *before* flash is written wherever
+/// a half-done write matters. A dropped `append` poisons its segment (no more appends; the log
+/// seals it and moves on), a dropped `seal` still reads as sealed in this run, a dropped
+/// `create_segment` or `delete_segment` leaves a page that is erased before any reuse, a
+/// dropped `sync` or `write_checkpoint` has used up its mark or entry slot, which is never
+/// written over. Reads and `mount` only read.
 #[derive(Debug)]
 pub struct FlashStorage<F, const PAGES: usize> {
     flash: F,
@@ -456,20 +466,16 @@ impl<F: MultiwriteNorFlash, const PAGES: usize> Storage for FlashStorage<F, PAGE
             return Ok(());
         };
         let len = seg.len;
+        // Poisoned until the write completes: if it fails or the future is dropped halfway,
+        // the bytes after `len` are unknown and must never be programmed over.
+        seg.poisoned = true;
         let at = self.page_addr(index) + DATA_START as u32 + len;
-        let result = self.program(at, bytes).await;
+        self.program(at, bytes).await?;
         let (_, seg) = self.segment(id)?;
-        match result {
-            Ok(()) => {
-                seg.len += needed;
-                seg.tail_erased = last == 0xff;
-                Ok(())
-            }
-            Err(e) => {
-                seg.poisoned = true;
-                Err(FlashError::Flash(e))
-            }
-        }
+        seg.len += needed;
+        seg.tail_erased = last == 0xff;
+        seg.poisoned = false;
+        Ok(())
     }
 
     async fn read(
@@ -491,6 +497,10 @@ impl<F: MultiwriteNorFlash, const PAGES: usize> Storage for FlashStorage<F, PAGE
     async fn seal(&mut self, id: SegmentId, len: u64) -> Result<(), Self::Error> {
         let (index, seg) = self.segment(id)?;
         let len = seg.len.min(u32::try_from(len).unwrap_or(u32::MAX));
+        // Sealed in RAM first, so that a failed or dropped write still leaves this run
+        // reading the segment as sealed.
+        seg.len = len;
+        seg.sealed = true;
         let at = self.page_addr(index) + SEAL as u32;
         let old: [u8; FIELD_LEN] = self.read_field(at).await?;
         if layout::decode_seal(&old) == Some(len) {
@@ -504,12 +514,9 @@ impl<F: MultiwriteNorFlash, const PAGES: usize> Storage for FlashStorage<F, PAGE
         for (new, old) in field.iter_mut().zip(old) {
             *new &= old;
         }
-        let result = self.program(at, &field).await;
-        let (_, seg) = self.segment(id)?;
-        seg.len = len;
-        seg.sealed = true;
+        self.program(at, &field).await?;
         crate::debug!("flash: segment {} sealed at {} bytes", id, len);
-        result.map_err(FlashError::Flash)
+        Ok(())
     }
 
     async fn is_sealed(&mut self, id: SegmentId) -> Result<bool, Self::Error> {
