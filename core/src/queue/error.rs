@@ -117,3 +117,20 @@ impl fmt::Display for TryPopError {
 impl<T> core::error::Error for Closed<T> {}
 impl<T> core::error::Error for TryPushError<T> {}
 impl core::error::Error for TryPopError {}
+
+/// A capacity given at run time was 0 or larger than the queue's storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapacityError {
+    /// The capacity asked for.
+    pub requested: usize,
+    /// The largest capacity this queue type can hold (its `N`).
+    pub max: usize,
+}
+
+impl fmt::Display for CapacityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "queue capacity must be between 1 and {}, not {}", self.max, self.requested)
+    }
+}
+
+impl core::error::Error for CapacityError {}
