@@ -95,10 +95,12 @@ async fn run() -> Result<(), Failed> {
         flash = back;
         hprintln!(
             concat!(
-                "policy {}: valid {} rejected {} delivered {} dropped {} refused {} waited {} ",
-                "offline {} slowest pipeline run {} us ok"
+                "policy {}: ram queue lost {} waited {}; valid {} rejected {} delivered {} ",
+                "dropped {} refused {} waited {} offline {} slowest pipeline run {} us ok"
             ),
             policy.name(),
+            run.produced.ram_lost,
+            run.produced.ram_waits,
             run.produced.valid,
             run.produced.rejected,
             run.uplink.delivered,

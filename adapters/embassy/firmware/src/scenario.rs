@@ -16,10 +16,11 @@ use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use plover_core::Overflow;
 use plover_core::event::Subject;
 use plover_core::log::{DurableQueue, Log, QueueError, RecoveryReport};
+use plover_core::queue::{Pushed, Queue as RamQueue};
 use plover_embassy::time::EmbassyClock;
 use plover_embassy::{FlashStorage, MockFlash};
 
-use crate::sensor::Sensor;
+use crate::sensor::{Reading, Sensor};
 use crate::stages::{self, Enriched, Sample, Ticks, enrich};
 use crate::uplink::{Uplink, sleep_ticks};
 
@@ -59,6 +60,10 @@ pub(crate) struct Produced {
     pub(crate) last_index: u32,
     /// The slowest pipeline execution, as monitoring measured it on the embassy-time clock.
     pub(crate) slowest_us: u32,
+    /// Readings the RAM queue evicted (`DropOldest`) or refused (`DropNewest`).
+    pub(crate) ram_lost: u32,
+    /// Sensor pushes that waited for room in the RAM queue (`Block`).
+    pub(crate) ram_waits: u32,
 }
 
 /// The result of one policy run, for printing.
@@ -94,15 +99,20 @@ async fn open_queue(flash: Flash, policy: Overflow) -> Result<(Queue, RecoveryRe
     Ok((queue, report))
 }
 
-/// The footprint probe: mount, open a queue, run readings through the pipeline and push
-/// them, receive and acknowledge them.
+/// The footprint probe: mount, open a queue, pass readings through a RAM queue and the
+/// pipeline and push them, receive and acknowledge them.
 #[cfg(feature = "footprint")]
 pub(crate) async fn probe(flash: Flash, policy: Overflow) -> Result<(u32, Flash), Failed> {
     let (queue, _) = open_queue(flash, policy).await?;
     let (clock, slowest) = (Ticks::default(), Cell::new(Duration::ZERO));
     let pipeline = stages::pipeline(EmbassyClock, &slowest).map_err(|_| "pipeline: bad layout")?;
+    let ram: RamQueue<NoopRawMutex, Reading, 8> = RamQueue::new(policy);
     let mut sensor = Sensor::new(40);
     while let Some(reading) = sensor.read() {
+        if let Ok(pushed) = ram.push(reading).await {
+            let _handed_back = pushed.into_returned();
+        }
+        let Some(reading) = ram.pop().await else { break };
         #[cfg(not(feature = "footprint-no-pipeline"))]
         let item = {
             let sample = pipeline.execute(Sample::new(reading, clock.tick())).await;
@@ -139,36 +149,74 @@ async fn polled<F: Future>(future: F) -> (F::Output, u32) {
     (output, polls)
 }
 
-/// Sensor -> pipeline (monitoring, validate, enrich) -> queue, for `count` readings.
-async fn produce(queue: &Queue, count: u32, done: &Cell<bool>) -> Result<Produced, Failed> {
-    let mut sensor = Sensor::new(count);
-    let mut produced = Produced::default();
-    let (clock, slowest) = (Ticks::default(), Cell::new(Duration::ZERO));
-    let pipeline = stages::pipeline(EmbassyClock, &slowest).map_err(|_| "pipeline: bad layout")?;
-    while let Some(reading) = sensor.read() {
-        let tick = clock.tick();
-        let sample = pipeline.execute(Sample::new(reading, tick)).await;
-        let sample = sample.map_err(|_| "pipeline: a failure escaped monitoring")?;
-        if sample.is_failed() {
-            produced.rejected += 1;
-            continue;
+/// Sensor -> RAM queue (8 readings, `policy`) -> pipeline (monitoring, validate, enrich) ->
+/// durable queue, for `count` readings. The sensor delivers bursts of ten, faster than the
+/// stage behind the RAM queue takes them, so the RAM queue's policy acts too.
+async fn produce(
+    queue: &Queue,
+    count: u32,
+    policy: Overflow,
+    done: &Cell<bool>,
+) -> Result<Produced, Failed> {
+    let ram: RamQueue<NoopRawMutex, Reading, 8> = RamQueue::new(policy);
+    let sensor = async {
+        let mut sensor = Sensor::new(count);
+        let mut handed_back = 0u32;
+        while let Some(reading) = sensor.read() {
+            // An evicted or refused reading comes back here; the queue's metrics count it.
+            match ram.push(reading).await {
+                Ok(Pushed::Admitted) => {}
+                Ok(Pushed::Evicted(_) | Pushed::Refused(_)) => handed_back += 1,
+                Err(_) => return Err("ram queue: closed while the sensor was running"),
+            }
+            if reading.index % 10 == 9 {
+                yield_now().await;
+            }
         }
-        let item = sample.enriched.ok_or("pipeline: the sample was not enriched")?;
-        produced.valid += 1;
-        produced.last_index = item.index;
-        let (result, polls) = polled(queue.push(&item)).await;
-        if polls > 1 {
-            produced.waited += 1;
+        ram.close();
+        Ok(handed_back)
+    };
+    let stage = async {
+        let mut produced = Produced::default();
+        let (ticks, slowest) = (Ticks::default(), Cell::new(Duration::ZERO));
+        let pipeline =
+            stages::pipeline(EmbassyClock, &slowest).map_err(|_| "pipeline: bad layout")?;
+        while let Some(reading) = ram.pop().await {
+            let sample = pipeline.execute(Sample::new(reading, ticks.tick())).await;
+            let sample = sample.map_err(|_| "pipeline: a failure escaped monitoring")?;
+            if sample.is_failed() {
+                produced.rejected += 1;
+                continue;
+            }
+            let item = sample.enriched.ok_or("pipeline: the sample was not enriched")?;
+            produced.valid += 1;
+            produced.last_index = item.index;
+            let (result, polls) = polled(queue.push(&item)).await;
+            if polls > 1 {
+                produced.waited += 1;
+            }
+            match result {
+                Ok(_) => {}
+                Err(QueueError::Full) => produced.refused += 1,
+                Err(_) => return Err("push failed"),
+            }
         }
-        match result {
-            Ok(_) => {}
-            Err(QueueError::Full) => produced.refused += 1,
-            Err(_) => return Err("push failed"),
-        }
-        yield_now().await;
+        produced.slowest_us = u32::try_from(slowest.get().as_micros()).unwrap_or(u32::MAX);
+        Ok(produced)
+    };
+    let (handed_back, produced) = join(sensor, stage).await;
+    let (handed_back, mut produced) = (handed_back?, produced?);
+    let metrics = ram.metrics();
+    produced.ram_lost = (metrics.evicted + metrics.refused) as u32;
+    produced.ram_waits = metrics.producer_waits as u32;
+    ensure(handed_back == produced.ram_lost, "ram queue: a reading was lost silently")?;
+    let seen = produced.ram_lost + produced.rejected + produced.valid;
+    ensure(seen == count, "ram queue: readings unaccounted for")?;
+    match policy {
+        Overflow::Block => ensure(produced.ram_lost == 0, "ram queue: block lost a reading")?,
+        _ => ensure(produced.ram_lost > 0, "ram queue: the policy never acted")?,
     }
     done.set(true);
-    produced.slowest_us = u32::try_from(slowest.get().as_micros()).unwrap_or(u32::MAX);
     Ok(produced)
 }
 
@@ -227,15 +275,19 @@ pub(crate) async fn run_policy(
         // producer has to wait for acknowledgements.
         Overflow::Block => {
             let mut uplink = Uplink::new(20, 60);
-            let (produced, delivered) =
-                join(produce(&queue, readings, &done), deliver(&queue, &mut uplink, &done, None))
-                    .await;
+            let (produced, delivered) = join(
+                produce(&queue, readings, policy, &done),
+                deliver(&queue, &mut uplink, &done, None),
+            )
+            .await;
             let produced = produced?;
             delivered?;
             return finish(queue, policy, produced, uplink).await;
         }
         // The link is down while every reading comes in: the queue overflows.
-        Overflow::DropOldest | Overflow::DropNewest => produce(&queue, readings, &done).await?,
+        Overflow::DropOldest | Overflow::DropNewest => {
+            produce(&queue, readings, policy, &done).await?
+        }
     };
     let mut uplink = Uplink::new(20, 5);
     deliver(&queue, &mut uplink, &done, None).await?;
@@ -278,7 +330,7 @@ async fn finish(
 pub(crate) async fn run_reset(flash: Flash) -> Result<(ResetRun, Flash), Failed> {
     let (queue, _) = open_queue(flash, Overflow::Block).await?;
     let done = Cell::new(false);
-    let produced = produce(&queue, 66, &done).await?;
+    let produced = produce(&queue, 66, Overflow::Block, &done).await?;
     let mut uplink = Uplink::new(u32::MAX, 0);
     // 30 are sent but only 24 acknowledged (batches of 8): at-least-once sends 6 again.
     deliver(&queue, &mut uplink, &done, Some(30)).await?;
