@@ -1,9 +1,9 @@
 //! The runs the firmware makes: one per overflow policy, then a reset in the middle of a write.
 //!
-//! Each run mounts the flash log, joins a producer (sensor -> validate -> enrich -> durable
-//! queue) with a consumer (queue -> uplink -> acknowledge) on one executor, and checks what the
-//! uplink received. A check that fails ends the run with a message; `main` turns that into
-//! exit code 1.
+//! Each run mounts the flash log and joins, on one executor, a producer (sensor -> RAM queue ->
+//! pipeline -> durable queue) with a consumer (durable queue -> uplink -> acknowledge), then
+//! checks that every reading is accounted for. A failed check ends the run with a message;
+//! `main` turns that into exit code 1.
 
 use core::cell::Cell;
 use core::future::{Future, poll_fn};
