@@ -26,8 +26,8 @@ fn drop_oldest_and_drop_newest_act_at_the_run_time_capacity() {
     let oldest = Big::with_capacity(Overflow::DropOldest, 3).unwrap();
     let newest = Big::with_capacity(Overflow::DropNewest, 3).unwrap();
     for n in 0..3 {
-        oldest.try_push(n).unwrap();
-        newest.try_push(n).unwrap();
+        assert_eq!(oldest.try_push(n), Ok(Pushed::Admitted));
+        assert_eq!(newest.try_push(n), Ok(Pushed::Admitted));
     }
     assert_eq!(oldest.try_push(3), Ok(Pushed::Evicted(0)));
     assert_eq!(newest.try_push(3), Ok(Pushed::Refused(3)));

@@ -15,8 +15,8 @@ use futures_lite::future::{block_on, yield_now, zip};
 use plover_core::Overflow;
 use plover_core::queue::{Closed, Pushed, Queue};
 use plover_core::stage::{
-    Delivery, FnHandler, Left, Phase, Received, Rejected, Sink, Source, Stage, StopReport, Timer,
-    deliver, pump,
+    Delivery, FnHandler, Left, Lifecycle, Received, Rejected, Sink, Source, Stage, StopReport,
+    Timer, deliver, pump,
 };
 
 /// A drain deadline that passes as soon as a stop is seen.
@@ -50,18 +50,18 @@ fn start_and_stop_are_idempotent_and_phases_only_move_forward() {
         (Queue::new(Overflow::Block), Queue::new(Overflow::Block));
     let stage = Stage::new(&input, doubling(), &output, DEADLINE);
 
-    assert_eq!(stage.phase(), Phase::Idle);
+    assert_eq!(stage.lifecycle(), Lifecycle::Idle);
     assert!(stage.start());
     assert!(!stage.start());
-    assert_eq!(stage.phase(), Phase::Running);
+    assert_eq!(stage.lifecycle(), Lifecycle::Running);
     assert!(stage.stop());
     assert!(!stage.stop());
     assert!(!stage.start(), "a stopping stage does not start again");
-    assert_eq!(stage.phase(), Phase::Draining);
+    assert_eq!(stage.lifecycle(), Lifecycle::Draining);
 
     let report = block_on(stage.run(&Never, |_| panic!("nothing to hand back")));
     assert_eq!(report, StopReport::default());
-    assert_eq!(stage.phase(), Phase::Stopped);
+    assert_eq!(stage.lifecycle(), Lifecycle::Stopped);
     assert!(output.is_closed(), "the last worker closes the output for the next stage");
 }
 
@@ -164,7 +164,7 @@ fn at_the_deadline_the_item_in_flight_is_cancelled_and_the_rest_handed_back() {
     assert!(report.deadline_passed);
     let expected: Vec<Left<u32, u32>> = (4..10).map(Left::Unhandled).collect();
     assert_eq!(left.into_inner(), expected);
-    assert_eq!(stage.phase(), Phase::Stopped);
+    assert_eq!(stage.lifecycle(), Lifecycle::Stopped);
     assert!(input.is_empty());
 }
 
@@ -248,7 +248,7 @@ fn several_workers_handle_every_item_exactly_once() {
     assert_eq!(a.handled + b.handled + c.handled, 200);
     let delivered: HashSet<u32> = std::iter::from_fn(|| output.try_pop().ok()).collect();
     assert_eq!(delivered, (0..200).collect());
-    assert_eq!(stage.phase(), Phase::Stopped);
+    assert_eq!(stage.lifecycle(), Lifecycle::Stopped);
 }
 
 /// A source over a list; remembers what was acknowledged.
@@ -328,7 +328,11 @@ fn source_to_stage_to_sink_delivers_in_order_and_acknowledges_every_item() {
     assert_eq!(sink.handled, 30, "the last flush covered everything");
     assert!(sink.flushes >= 4, "batches of at most 8 were flushed one by one");
     assert_eq!(source.acknowledged, (1..=30).collect::<Vec<_>>());
-    assert_eq!(stage.phase(), Phase::Stopped, "the source's end cascaded through the stage");
+    assert_eq!(
+        stage.lifecycle(),
+        Lifecycle::Stopped,
+        "the source's end cascaded through the stage"
+    );
 }
 
 #[test]
@@ -359,4 +363,18 @@ fn a_pump_into_a_stopped_stage_hands_the_item_back_unacknowledged() {
     assert!(report.queue_closed);
     assert_eq!(returned, vec![7]);
     assert!(source.acknowledged.is_empty());
+}
+
+#[test]
+fn a_pipeline_is_a_stage_handler() {
+    use plover_core::stage::Handler;
+    use plover_core::{Call, Phase, Pipeline};
+
+    let pipeline = Pipeline::<u32>::new()
+        .intercept_fn(Phase::PROCESS, async |call: &Call<u32>| {
+            call.with_subject_mut(|n| *n += 1);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(futures_lite::future::block_on(pipeline.handle(41)), Ok(42));
 }

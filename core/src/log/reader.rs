@@ -24,9 +24,7 @@ pub enum Start {
     Oldest,
 }
 
-/// A position in the log: every record with a sequence number `<=` the value is behind it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Checkpoint(pub u64);
+pub use crate::acquisition::Checkpoint;
 
 /// Damage met while reading, counted since the reader was created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -311,6 +311,16 @@ impl<S, C: Chain<S>> Pipeline<S, C> {
     }
 }
 
+/// A pipeline is what a [`Stage`](crate::stage::Stage) runs per event: each item is executed,
+/// and the output is the subject, or [`Unhandled`] holding it.
+impl<S, C: Chain<S>> crate::stage::Handler<S> for Pipeline<S, C> {
+    type Out = Result<S, Unhandled<S>>;
+
+    fn handle(&self, item: S) -> impl core::future::Future<Output = Self::Out> {
+        self.execute(item)
+    }
+}
+
 impl<S, C> fmt::Debug for Pipeline<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pipeline")

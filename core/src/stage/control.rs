@@ -1,6 +1,6 @@
-//! A stage's lifecycle: the phase shared by whoever starts and stops it and by its workers.
+//! A stage's lifecycle, shared by whoever starts and stops it and by its workers.
 //!
-//! It owns the phase machine `Idle → Running → Draining → Stopped` and nothing else: it does
+//! It owns the state machine `Idle → Running → Draining → Stopped` and nothing else: it does
 //! not close queues or run work; [`Stage`](super::Stage) does that around it.
 
 use core::cell::RefCell;
@@ -23,7 +23,7 @@ use crate::queue::waiters::{Waiters, wake, wake_one};
 /// (`Running` goes straight to `Stopped` when the input queue is closed by someone else, e.g.
 /// an upstream stage that ended, and the workers have drained it.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Phase {
+pub enum Lifecycle {
     /// Created; workers wait for `start`. Published items are buffered.
     Idle,
     /// Workers take and handle items.
@@ -35,7 +35,7 @@ pub enum Phase {
     Stopped,
 }
 
-/// The lifecycle state of a stage: the current [`Phase`] and a future to wait for one.
+/// The lifecycle state of a stage: the current [`Lifecycle`] and a future to wait for one.
 ///
 /// Start and stop go through [`Stage::start`](super::Stage::start) and
 /// [`Stage::stop`](super::Stage::stop), which also close the input queue at the right moment.
@@ -44,57 +44,57 @@ pub struct Control<M: RawMutex> {
 }
 
 struct ControlState {
-    phase: Phase,
+    lifecycle: Lifecycle,
     /// Workers currently inside `Stage::run`.
     workers: usize,
     waiters: Waiters,
 }
 
 impl<M: RawMutex> Control<M> {
-    /// A control in [`Phase::Idle`].
+    /// A control in [`Lifecycle::Idle`].
     pub const fn new() -> Self {
         Control {
             state: Mutex::new(RefCell::new(ControlState {
-                phase: Phase::Idle,
+                lifecycle: Lifecycle::Idle,
                 workers: 0,
                 waiters: Waiters::new(),
             })),
         }
     }
 
-    /// The current phase.
-    pub fn phase(&self) -> Phase {
-        self.state.lock(|cell| cell.borrow().phase)
+    /// The current lifecycle.
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.state.lock(|cell| cell.borrow().lifecycle)
     }
 
     /// Moves `Idle → Running`. Idempotent: returns `true` only for the call that started it; a
     /// stage that was stopped stays stopped.
     pub(crate) fn start(&self) -> bool {
-        self.advance(|phase| (phase == Phase::Idle).then_some(Phase::Running))
+        self.advance(|lifecycle| (lifecycle == Lifecycle::Idle).then_some(Lifecycle::Running))
     }
 
     /// Moves `Idle` or `Running → Draining`. Idempotent: returns `true` only for the call that
     /// requested the stop.
     pub(crate) fn stop(&self) -> bool {
-        self.advance(|phase| (phase <= Phase::Running).then_some(Phase::Draining))
+        self.advance(|lifecycle| (lifecycle <= Lifecycle::Running).then_some(Lifecycle::Draining))
     }
 
-    /// Waits until the phase is at least `phase`.
+    /// Waits until the lifecycle is at least `lifecycle`.
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: it only observes the phase.
-    pub async fn reached(&self, phase: Phase) {
+    /// Cancel safe: it only observes the lifecycle.
+    pub async fn reached(&self, lifecycle: Lifecycle) {
         poll_fn(|cx| {
             let (now, displaced) = self.state.lock(|cell| {
                 let mut state = cell.borrow_mut();
-                let now = state.phase;
+                let now = state.lifecycle;
                 let displaced =
-                    if now >= phase { None } else { state.waiters.register(cx.waker()) };
+                    if now >= lifecycle { None } else { state.waiters.register(cx.waker()) };
                 (now, displaced)
             });
             wake_one(displaced);
-            if now >= phase { Poll::Ready(()) } else { Poll::Pending }
+            if now >= lifecycle { Poll::Ready(()) } else { Poll::Pending }
         })
         .await
     }
@@ -110,8 +110,8 @@ impl<M: RawMutex> Control<M> {
         let (stopped, to_wake) = self.state.lock(|cell| {
             let mut state = cell.borrow_mut();
             state.workers = state.workers.saturating_sub(1);
-            if state.workers == 0 && state.phase != Phase::Stopped {
-                state.phase = Phase::Stopped;
+            if state.workers == 0 && state.lifecycle != Lifecycle::Stopped {
+                state.lifecycle = Lifecycle::Stopped;
                 (true, Some(state.waiters.take()))
             } else {
                 (false, None)
@@ -121,11 +121,11 @@ impl<M: RawMutex> Control<M> {
         stopped
     }
 
-    fn advance(&self, next: impl FnOnce(Phase) -> Option<Phase>) -> bool {
+    fn advance(&self, next: impl FnOnce(Lifecycle) -> Option<Lifecycle>) -> bool {
         let to_wake = self.state.lock(|cell| {
             let mut state = cell.borrow_mut();
-            let to = next(state.phase)?;
-            state.phase = to;
+            let to = next(state.lifecycle)?;
+            state.lifecycle = to;
             Some(state.waiters.take())
         });
         let changed = to_wake.is_some();
@@ -142,6 +142,6 @@ impl<M: RawMutex> Default for Control<M> {
 
 impl<M: RawMutex> core::fmt::Debug for Control<M> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Control").field("phase", &self.phase()).finish()
+        f.debug_struct("Control").field("lifecycle", &self.lifecycle()).finish()
     }
 }

@@ -1,7 +1,8 @@
 //! What a stage runs per item: the [`Handler`] contract, and [`FnHandler`] for closures.
 //!
-//! The pipeline will implement `Handler` for itself; until then tests and simple stages use an
-//! async closure wrapped in `FnHandler`.
+//! [`Pipeline`](crate::Pipeline) implements `Handler` (its output is the executed subject, or
+//! the `Unhandled` failure holding it); simple stages use an async closure wrapped in
+//! `FnHandler`.
 
 use core::future::Future;
 

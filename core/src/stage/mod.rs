@@ -1,6 +1,6 @@
 //! Stages: async workers that join queues, and the traits at a pipeline's edges.
 //!
-//! This module owns the [`Stage`] worker and its lifecycle ([`Control`], [`Phase`]), the
+//! This module owns the [`Stage`] worker and its lifecycle ([`Control`], [`Lifecycle`]), the
 //! [`Handler`] a stage runs per item, the [`Source`] and [`Sink`] traits with [`pump`] and
 //! [`deliver`] to wire them to queues, and the host's [`Timer`]. It builds futures only; each
 //! host adapter spawns them on its executor.
@@ -17,13 +17,12 @@
 mod control;
 mod handler;
 mod io;
-mod timer;
 mod wire;
 mod worker;
 
-pub use control::{Control, Phase};
+pub use crate::time::Timer;
+pub use control::{Control, Lifecycle};
 pub use handler::{FnHandler, Handler};
 pub use io::{Delivery, Received, Rejected, Sink, Source};
-pub use timer::Timer;
 pub use wire::{DeliverReport, PumpReport, deliver, pump};
 pub use worker::{Left, Stage, StopReport};

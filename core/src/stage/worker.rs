@@ -11,7 +11,7 @@ use core::time::Duration;
 
 use embassy_sync::blocking_mutex::raw::RawMutex;
 
-use super::{Control, Handler, Phase, Timer};
+use super::{Control, Handler, Lifecycle, Timer};
 use crate::queue::{Push, Queue};
 
 /// An item that a worker hands back instead of delivering it.
@@ -80,7 +80,7 @@ where
     M: RawMutex,
     H: Handler<In>,
 {
-    /// A stage in [`Phase::Idle`] between two queues.
+    /// A stage in [`Lifecycle::Idle`] between two queues.
     pub const fn new(
         input: &'q Queue<M, In, NI>,
         handler: H,
@@ -95,9 +95,9 @@ where
         &self.control
     }
 
-    /// The current phase.
-    pub fn phase(&self) -> Phase {
-        self.control.phase()
+    /// The current lifecycle.
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.control.lifecycle()
     }
 
     /// Lets workers start taking items. Idempotent; `true` only for the call that started it.
@@ -127,13 +127,13 @@ where
         self.input.push(item)
     }
 
-    /// Waits until every worker has ended ([`Phase::Stopped`]).
+    /// Waits until every worker has ended ([`Lifecycle::Stopped`]).
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: it only observes the phase.
+    /// Cancel safe: it only observes the lifecycle.
     pub async fn stopped(&self) {
-        self.control.reached(Phase::Stopped).await
+        self.control.reached(Lifecycle::Stopped).await
     }
 
     /// One worker: waits for `start` (or `stop`), then handles items until the input is closed
@@ -155,13 +155,13 @@ where
         self.control.enter();
         let mut report = StopReport::default();
         let sleep = pin!(async {
-            self.control.reached(Phase::Draining).await;
+            self.control.reached(Lifecycle::Draining).await;
             timer.sleep(self.drain_deadline).await;
         });
         let mut deadline = Deadline { sleep, fired: false };
 
         // Until start (or stop), take nothing.
-        let _ = race(self.control.reached(Phase::Running), &mut deadline).await;
+        let _ = race(self.control.reached(Lifecycle::Running), &mut deadline).await;
 
         loop {
             let Some(item) = race(self.input.pop(), &mut deadline).await else {
