@@ -1,10 +1,9 @@
 //! A clock and a timer on embassy-time, for the retry backoff and the monitoring helpers.
 //!
 //! [`EmbassyClock`] reads `embassy_time::Instant`; [`EmbassyTimer`] sleeps with
-//! `embassy_time::Timer`. They implement the core's `plover_core::time::{Clock, Timer}` (for
-//! the monitoring and retry helpers) and `plover_core::stage::Timer` (for a stage's drain
-//! deadline). The firmware must link an embassy-time driver (its HAL's, or the `std` one in
-//! host tests).
+//! `embassy_time::Timer`. They implement the core's `plover_core::time::{Clock, Timer}`, which
+//! the monitoring and retry helpers and a stage's drain deadline use. The firmware must link
+//! an embassy-time driver (its HAL's, or the `std` one in host tests).
 
 use core::future::Future;
 use core::time::Duration;
@@ -35,12 +34,5 @@ impl Timer for EmbassyTimer {
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
         let micros = u64::try_from(duration.as_micros()).unwrap_or(u64::MAX);
         embassy_time::Timer::after(embassy_time::Duration::from_micros(micros))
-    }
-}
-
-impl plover_core::stage::Timer for EmbassyTimer {
-    /// As [`Timer::sleep`](plover_core::time::Timer::sleep).
-    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
-        Timer::sleep(self, duration)
     }
 }

@@ -16,10 +16,3 @@ fn a_sleep_lasts_at_least_its_duration_on_the_clock() {
     assert!(slept >= Duration::from_millis(20), "{slept:?}");
     assert!(slept < Duration::from_secs(5), "{slept:?}");
 }
-
-#[test]
-fn the_stage_timer_sleeps_too() {
-    let start = EmbassyClock.now();
-    block_on(plover_core::stage::Timer::sleep(&EmbassyTimer, Duration::from_millis(5)));
-    assert!(EmbassyClock.now() - start >= Duration::from_millis(5));
-}
