@@ -159,3 +159,19 @@ fn zero_capacity_refuses_instead_of_spinning() {
         assert_eq!(block_on(q.push(&item(1))), Err(QueueError::TooLarge), "{overflow:?}");
     }
 }
+
+#[test]
+fn acking_each_item_as_received_lets_the_reader_leave_a_deleted_segment() {
+    // Found on flash: the ack that completes a segment deletes it while the reader still sits
+    // after its last record; the next receive must go on in the following segment.
+    let q = queue(MemStorage::new(), Capacity::Records(1000), Overflow::Block);
+    for i in 0..40 {
+        block_on(q.push(&item(i))).expect("push");
+    }
+    for i in 0..40 {
+        let (seq, value) = block_on(q.try_recv()).expect("recv").expect("an item");
+        assert_eq!(value, item(i));
+        block_on(q.ack(seq)).expect("ack");
+    }
+    assert!(block_on(q.try_recv()).expect("recv").is_none());
+}

@@ -225,13 +225,16 @@ impl Storage for FileStorage {
         Ok(done)
     }
 
-    async fn truncate(&mut self, id: SegmentId, len: u64) -> io::Result<()> {
+    async fn seal(&mut self, id: SegmentId, len: u64) -> io::Result<()> {
+        // A file can simply lose its tail; the log appends to a sealed segment no more, so
+        // nothing needs to remember the seal.
         if self.batch_for == Some(id) {
             self.write_batch()?;
         }
         let segment = self.segments.get_mut(&id).ok_or_else(|| missing(id))?;
         let len = len.min(segment.len);
         segment.file.set_len(len)?;
+        segment.file.sync_data()?;
         segment.len = len;
         Ok(())
     }

@@ -61,14 +61,16 @@ pub async fn reopen<S: Storage>(log: Log<S>, r: ReopenFn<S>) -> Log<S> {
     open(r(log.into_storage())).await
 }
 
-/// Replaces a segment's bytes with `damage` applied, through the trait alone.
+/// Replaces a segment's bytes with `damage` applied, through the trait alone (the segment is
+/// deleted and created again under the same id, which flash can do where it cannot rewrite).
 pub async fn damage<S: Storage>(storage: &mut S, id: SegmentId, damage: impl FnOnce(&mut Vec<u8>)) {
     let len = storage.segment_len(id).await.expect("len") as usize;
     let mut bytes = vec![0u8; len];
     let n = storage.read(id, 0, &mut bytes).await.expect("read");
     bytes.truncate(n);
     damage(&mut bytes);
-    storage.truncate(id, 0).await.expect("truncate");
+    storage.delete_segment(id).await.expect("delete");
+    storage.create_segment(id).await.expect("create again");
     storage.append(id, &bytes).await.expect("append");
     storage.sync(id).await.expect("sync");
 }
@@ -91,7 +93,7 @@ async fn still_usable<S: Storage>(log: &mut Log<S>) {
     assert_eq!(replayed.last(), seqs.last(), "a new append after recovery is not replayed");
 }
 
-/// Storage basics: create, append, read, length, truncate, listing order, delete, checkpoint.
+/// Storage basics: create, append, read, length, seal, listing order, delete, checkpoint.
 pub async fn storage_contract<S: Storage>(mut s: S, r: ReopenFn<S>) {
     assert_eq!(segments(&mut s).await, Vec::<SegmentId>::new());
     s.create_segment(2).await.expect("create 2");
@@ -109,11 +111,18 @@ pub async fn storage_contract<S: Storage>(mut s: S, r: ReopenFn<S>) {
     assert_eq!(s.read(2, 11, &mut buf).await.expect("read at end"), 0);
     assert_eq!(s.read(2, 50, &mut buf).await.expect("read past end"), 0);
 
-    s.truncate(2, 5).await.expect("truncate");
+    // Sealing ends a segment where the log says, and a segment can be made again after it
+    // was deleted.
+    s.seal(2, 5).await.expect("seal");
     assert_eq!(s.segment_len(2).await.expect("len"), 5);
-    s.append(2, b"!").await.expect("append after truncate");
     let n = s.read(2, 0, &mut buf).await.expect("read");
-    assert_eq!(&buf[..n], b"hello!");
+    assert_eq!(&buf[..n], b"hello");
+    s.append(7, b"abc").await.expect("append");
+    s.delete_segment(7).await.expect("delete");
+    s.create_segment(7).await.expect("create a deleted id again");
+    assert_eq!(s.segment_len(7).await.expect("len"), 0);
+    s.append(7, b"xyz").await.expect("append");
+    s.sync(7).await.expect("sync");
 
     s.delete_segment(1).await.expect("delete");
     s.delete_segment(1).await.expect("deleting a missing segment is not an error");
@@ -131,7 +140,9 @@ pub async fn storage_contract<S: Storage>(mut s: S, r: ReopenFn<S>) {
     let mut s = r(s);
     assert_eq!(segments(&mut s).await, vec![2, 7]);
     let n = s.read(2, 0, &mut buf).await.expect("read after reopen");
-    assert_eq!(&buf[..n], b"hello!");
+    assert_eq!(&buf[..n], b"hello", "a seal survives a reopen");
+    let n = s.read(7, 0, &mut buf).await.expect("read after reopen");
+    assert_eq!(&buf[..n], b"xyz");
     assert!(s.read_checkpoint(&mut slot).await.expect("read checkpoint"));
     assert_eq!(format::decode_checkpoint(&slot), Ok(9));
 }

@@ -265,18 +265,19 @@ impl<S: Storage> Log<S> {
                 Ok(seq)
             }
             Err(e) => {
-                // Crash reasoning: part of the record may be in storage. Cutting it off keeps
-                // the segment clean and the seq free; if even that fails, the bytes may hold a
-                // valid record, so its seq is burnt and later appends go to a new segment.
-                if self.storage.truncate(id, before).await.is_err() {
+                // Crash reasoning: part of the record may be in storage. Sealing the segment
+                // before it keeps the segment clean and the seq free; if even that fails, the
+                // bytes may hold a valid record, so its seq is burnt. Either way later appends
+                // go to a new segment: a sealed one takes no more bytes.
+                if self.storage.seal(id, before).await.is_err() {
                     self.next_seq += 1;
-                    self.active = None;
                     self.stored_bytes += len;
                 } else {
                     // Readers may hold the cut bytes in their windows; tell them.
                     self.cuts += 1;
                     self.last_cut = (id, before);
                 }
+                self.active = None;
                 Err(LogError::Storage(e))
             }
         }

@@ -166,9 +166,14 @@ impl<S: Storage> Storage for FaultStorage<S> {
         self.inner.read(id, offset, buf).await.map_err(FaultError::Inner)
     }
 
-    async fn truncate(&mut self, id: SegmentId, len: u64) -> Result<(), Self::Error> {
+    async fn seal(&mut self, id: SegmentId, len: u64) -> Result<(), Self::Error> {
         self.enter()?;
-        self.inner.truncate(id, len).await.map_err(FaultError::Inner)
+        self.inner.seal(id, len).await.map_err(FaultError::Inner)
+    }
+
+    async fn is_sealed(&mut self, id: SegmentId) -> Result<bool, Self::Error> {
+        self.enter()?;
+        self.inner.is_sealed(id).await.map_err(FaultError::Inner)
     }
 
     async fn sync(&mut self, id: SegmentId) -> Result<(), Self::Error> {

@@ -142,11 +142,11 @@ impl Storage for MemStorage {
         Ok(n)
     }
 
-    async fn truncate(&mut self, id: SegmentId, len: u64) -> Result<(), MemError> {
+    async fn seal(&mut self, id: SegmentId, len: u64) -> Result<(), MemError> {
         let segment = self.segment(id)?;
         let len = usize::try_from(len).unwrap_or(usize::MAX).min(segment.data.len());
         segment.data.truncate(len);
-        segment.synced = segment.synced.min(len);
+        segment.synced = len;
         Ok(())
     }
 

@@ -235,32 +235,37 @@ impl<S: Storage> Log<S> {
             self.report.bad_segment_headers = self.report.bad_segment_headers.saturating_sub(1);
             self.storage.delete_segment(seg.id).await.map_err(LogError::Storage)?;
             self.stored_bytes = self.stored_bytes.saturating_sub(seg.len);
+            // Its id is free again: skipping it would read as a missing segment next time.
+            self.last_id = seg.id.checked_sub(1);
             return Ok(());
         }
 
-        let mut end = seg.len;
         if let Some(from) = seg.bad_from {
             // Bad bytes up to the end of the newest segment with nothing valid after them: an
             // interrupted write (torn) or a file extended without its data (zeros). Either way
-            // it belongs to appends whose sync never completed: cut it.
+            // it belongs to appends whose sync never completed: seal the segment before it.
+            // Appends go to a new segment, since flash cannot reuse the torn bytes.
             let zeros = self.all_zero(seg.id, from, seg.len, buf).await?;
             if zeros {
                 self.report.zero_tail_bytes += seg.len.saturating_sub(from);
             } else {
                 self.report.torn_tail_bytes += seg.len.saturating_sub(from);
             }
-            self.storage.truncate(seg.id, from).await.map_err(LogError::Storage)?;
+            self.storage.seal(seg.id, from).await.map_err(LogError::Storage)?;
             self.stored_bytes = self.stored_bytes.saturating_sub(seg.len.saturating_sub(from));
-            end = from;
+            self.active = None;
+            return Ok(());
         }
         // What we read may still sit in a page cache only; make it durable before building on it.
         self.storage.sync(seg.id).await.map_err(LogError::Storage)?;
 
-        if seg.base.is_some() {
+        let sealed = self.storage.is_sealed(seg.id).await.map_err(LogError::Storage)?;
+        if seg.base.is_some() && !sealed {
             self.active = Some(seg.id);
-            self.active_len = end;
+            self.active_len = seg.len;
         } else {
-            // Records but a damaged header: readable, but do not append to it.
+            // Records but a damaged header, or sealed in an earlier run (flash remembers the
+            // seal): readable, but do not append to it.
             self.active = None;
         }
         Ok(())

@@ -21,6 +21,7 @@ pub type SegmentId = u32;
 /// - `write_checkpoint` is atomic and durable: after a crash, `read_checkpoint` returns the old
 ///   slot or the new one, never a mix.
 /// - `read` returns bytes appended earlier, including unsynced ones, up to the segment's length.
+/// - `seal` is durable when it returns, and a sealed segment is never appended to again.
 ///
 /// Wrong: assuming `append` alone survives a crash. Right: `append`, then `sync`, then tell the
 /// caller the record is durable.
@@ -66,9 +67,25 @@ pub trait Storage {
         buf: &mut [u8],
     ) -> Result<usize, Self::Error>;
 
-    /// Cuts the segment to `len` bytes (recovery cuts a torn tail). `len` is at most the
-    /// current length.
-    async fn truncate(&mut self, id: SegmentId, len: u64) -> Result<(), Self::Error>;
+    /// Ends the segment at `len` bytes for good: from now on, and after any later crash, it
+    /// reads as its first `len` bytes, and the log appends nothing more to it. Recovery seals
+    /// a newest segment before its torn tail; a failed append seals off its partial bytes.
+    /// `len` is at most the current length.
+    ///
+    /// A file can cut its tail off; NOR flash cannot un-write bits, so it records the length
+    /// instead and refuses later appends. That is why the log never writes to a segment it
+    /// sealed: it starts a new one.
+    async fn seal(&mut self, id: SegmentId, len: u64) -> Result<(), Self::Error>;
+
+    /// Whether the segment refuses appends because it was sealed (also in an earlier run).
+    ///
+    /// On open, the log appends to the newest segment only if this is `false`. Backends whose
+    /// `seal` really cuts the bytes off (files, memory) may forget the seal and keep the
+    /// default, which says `false`.
+    async fn is_sealed(&mut self, id: SegmentId) -> Result<bool, Self::Error> {
+        let _ = id;
+        Ok(false)
+    }
 
     /// Makes every byte appended to the segment so far durable.
     async fn sync(&mut self, id: SegmentId) -> Result<(), Self::Error>;
