@@ -27,6 +27,16 @@ say "no_std builds: plover-core for Cortex-M0 and wasm32, no features"
 cargo build -p plover-core --target thumbv6m-none-eabi
 cargo build -p plover-core --target wasm32-unknown-unknown
 
+if [ "${PLOVER_SKIP_NIGHTLY:-0}" != 1 ]; then
+  say "Miri over the queue and stage tests (no undefined behaviour under the queue's locking)"
+  cargo +nightly miri test -p plover-core --features futures \
+    --test queue_basic --test queue_threads --test queue_stream --test stage_lifecycle \
+    2>&1 | tee -a "$log"
+fi
+
+say "firmware under QEMU (Cortex-M3, lm3s6965evb)"
+bash scripts/firmware.sh
+
 if [ "${PLOVER_SKIP_FUZZ:-0}" != 1 ]; then
   say "fuzzing the log decoder and recovery (${PLOVER_FUZZ_SECONDS:-30} s each)"
   for target in decode_record recover_segment; do
