@@ -20,9 +20,6 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 say "tests (host, all features)"
 cargo test --workspace --all-features 2>&1 | tee -a "$log"
 
-say "tests (plover-core without features: no allocator)"
-cargo test -p plover-core --no-default-features 2>&1 | tee -a "$log"
-
 say "no_std builds: plover-core for Cortex-M0 and wasm32, no features"
 cargo build -p plover-core --target thumbv6m-none-eabi
 cargo build -p plover-core --target wasm32-unknown-unknown

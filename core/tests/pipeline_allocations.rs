@@ -49,6 +49,24 @@ impl Clock for FixedClock {
 
 type Reading = Event<i64, 4>;
 
+/// Runs events 0..1000 through `execute` after one warm-up event, and returns how many
+/// allocations the thread made meanwhile and how many events ended failed.
+fn run_counted<F>(execute: impl Fn(Reading) -> F) -> (usize, usize)
+where
+    F: Future<Output = Result<Reading, plover_core::Unhandled<Reading>>>,
+{
+    futures_lite::future::block_on(async {
+        let _ = execute(Event::new(1)).await;
+        let before = allocations();
+        let mut failed = 0;
+        for n in 0..1000 {
+            let event = execute(Event::new(n)).await.unwrap();
+            failed += usize::from(plover_core::event::Subject::is_failed(&event));
+        }
+        (allocations() - before, failed)
+    })
+}
+
 #[test]
 fn executing_an_event_allocates_nothing() {
     // The counter itself works: a box is counted.
@@ -102,17 +120,7 @@ fn executing_an_event_allocates_nothing() {
         })
         .unwrap();
 
-    let (allocations, failed) = futures_lite::future::block_on(async {
-        // One warm-up execution, then count.
-        let _ = pipeline.execute(Event::new(1)).await;
-        let before = allocations();
-        let mut failed = 0;
-        for n in 0..1000 {
-            let event = pipeline.execute(Event::new(n)).await.unwrap();
-            failed += usize::from(plover_core::event::Subject::is_failed(&event));
-        }
-        (allocations() - before, failed)
-    });
+    let (allocations, failed) = run_counted(|event| pipeline.execute(event));
     // The pipeline really did work: validation and processing failures were marked.
     assert_eq!(failed, (0..1000).filter(|n| n % 3 == 0 || n % 5 == 0).count());
     assert_eq!(allocations, 0, "executions allocated {allocations} times");
@@ -143,16 +151,7 @@ fn executing_out_of_registration_order_allocates_nothing() {
         )
         .unwrap();
 
-    let (allocations, failed) = futures_lite::future::block_on(async {
-        let _ = pipeline.execute(Event::new(1)).await;
-        let before = allocations();
-        let mut failed = 0;
-        for n in 0..1000 {
-            let event = pipeline.execute(Event::new(n)).await.unwrap();
-            failed += usize::from(plover_core::event::Subject::is_failed(&event));
-        }
-        (allocations() - before, failed)
-    });
+    let (allocations, failed) = run_counted(|event| pipeline.execute(event));
     assert_eq!(failed, 200);
     assert_eq!(allocations, 0, "executions allocated {allocations} times");
 }
