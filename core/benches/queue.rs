@@ -16,6 +16,7 @@ use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex};
 use embassy_sync::channel::Channel;
 use futures_lite::future::{block_on, zip};
 use plover_core::Overflow;
+use plover_core::queue::StdRawMutex;
 use plover_core::queue::{Pushed, Queue};
 
 const ITEMS: u64 = 2_000_000;
@@ -49,6 +50,34 @@ fn two_os_threads(c: &mut Criterion) {
             repeat(iters, || {
                 let queue: Queue<CriticalSectionRawMutex, u64, CAPACITY> =
                     Queue::new(Overflow::Block);
+                let queue = &queue;
+                two_threads(
+                    || {
+                        block_on(async {
+                            for i in 0..ITEMS {
+                                let _ = queue.push(i).await;
+                            }
+                            queue.close();
+                        })
+                    },
+                    || {
+                        block_on(async {
+                            let mut sum = 0;
+                            while let Some(i) = queue.pop().await {
+                                sum += i;
+                            }
+                            sum
+                        })
+                    },
+                );
+            })
+        })
+    });
+
+    group.bench_function("plover_queue_std_mutex", |b| {
+        b.iter_custom(|iters| {
+            repeat(iters, || {
+                let queue: Queue<StdRawMutex, u64, CAPACITY> = Queue::new(Overflow::Block);
                 let queue = &queue;
                 two_threads(
                     || {

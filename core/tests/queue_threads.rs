@@ -8,10 +8,10 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::thread;
 
-use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, RawMutex};
 use futures_lite::future::block_on;
 use plover_core::Overflow;
-use plover_core::queue::{Pushed, Queue};
+use plover_core::queue::{Pushed, Queue, StdRawMutex};
 
 const PRODUCERS: u64 = 4;
 const CONSUMERS: usize = 4;
@@ -38,7 +38,7 @@ fn assert_per_producer_order(seen: &[u64]) {
 
 /// Runs producers and consumers; half the consumers use `pop_many`. Returns what the consumers
 /// received and what the producers were handed back.
-fn run<const N: usize>(queue: &Shared<N>) -> (Vec<Vec<u64>>, Vec<u64>) {
+fn run<M: RawMutex + Sync, const N: usize>(queue: &Queue<M, u64, N>) -> (Vec<Vec<u64>>, Vec<u64>) {
     let returned = Mutex::new(Vec::new());
     let received = thread::scope(|scope| {
         let consumers: Vec<_> = (0..CONSUMERS)
@@ -135,4 +135,15 @@ fn drop_newest_with_many_threads_hands_back_exactly_what_was_refused() {
     assert_eq!(metrics.refused, refused.len() as u64);
     assert_eq!(metrics.pushed, metrics.popped);
     assert_eq!(metrics.pushed + metrics.refused, PRODUCERS * PER_PRODUCER);
+}
+
+#[test]
+fn a_queue_with_its_own_os_mutex_loses_and_duplicates_nothing() {
+    static QUEUE: Queue<StdRawMutex, u64, 16> = Queue::new(Overflow::Block);
+    let (received, returned) = run(&QUEUE);
+
+    assert!(returned.is_empty());
+    assert_every_item_exactly_once(&received, &returned);
+    received.iter().for_each(|seen| assert_per_producer_order(seen));
+    assert_eq!(QUEUE.metrics().popped, PRODUCERS * PER_PRODUCER);
 }

@@ -44,6 +44,8 @@
 mod error;
 mod future;
 mod metrics;
+#[cfg(feature = "std")]
+mod std_mutex;
 #[cfg(feature = "futures")]
 mod stream;
 pub(crate) mod waiters;
@@ -58,6 +60,8 @@ use heapless::Deque;
 pub use error::{CapacityError, Closed, Pushed, TryPopError, TryPushError};
 pub use future::{Pop, PopMany, Push};
 pub use metrics::Metrics;
+#[cfg(feature = "std")]
+pub use std_mutex::StdRawMutex;
 #[cfg(feature = "futures")]
 pub use stream::{QueueSink, QueueStream, SinkError};
 
