@@ -189,52 +189,78 @@ impl<S, I: Interceptor<S>, R: Chain<S>> Chain<S> for Link<I, R> {
         order: &'a [u8],
         call: &'a Call<S>,
     ) -> impl Future<Output = Flow> {
-        run_link(&self.0, &self.1, order, call)
+        // A link the cursor has passed already ran, before a failure that an enclosing
+        // interceptor recovered from: it is skipped, and so is everything after `finish`.
+        let claimed = call.claim(call.len() - 1 - self.1.len());
+        LinkRun {
+            call,
+            head: if claimed { Some(self.0.intercept(call)) } else { None },
+            head_done: !claimed,
+            rest_finished: false,
+            make_rest: move || self.1.run_in_order(order, call),
+            rest: None,
+        }
     }
 }
 
-/// The in-order walk over one link: run its interceptor if the cursor is at it, with the rest
-/// of the chain nested inside whenever it waits in `proceed`, then the rest after it.
-///
-/// The rest of the chain is awaited in exactly one place, so a chain of `N` links is one
-/// future of `N` nested parts, not `2^N`.
-async fn run_link<S, I: Interceptor<S>, R: Chain<S>>(
-    head: &I,
-    rest: &R,
-    order: &[u8],
-    call: &Call<S>,
-) -> Flow {
-    let position = call.len() - 1 - rest.len();
-    // A link the cursor has passed already ran, before a failure that an enclosing
-    // interceptor recovered from: it is skipped, and so is everything after `finish`.
-    let mut head_done = !call.claim(position);
-    let mut interceptor = pin!(None);
-    if !head_done {
-        interceptor.set(Some(head.intercept(call)));
+pin_project_lite::pin_project! {
+    /// The in-order walk over one link: run its interceptor if the cursor is at it, with the
+    /// rest of the chain nested inside whenever it waits in `proceed`, then the rest after it.
+    ///
+    /// A hand-written future rather than an `async fn`: the interceptor's and the rest's
+    /// future types are inferred where it is built, and polling it costs a few branches. The
+    /// rest is kept in one slot, so a chain of `N` links is one future of `N` nested parts.
+    struct LinkRun<'a, S, F, G, M> {
+        call: &'a Call<S>,
+        #[pin]
+        head: Option<F>,
+        head_done: bool,
+        // The rest ran to its end without a failure: nothing is left after it.
+        rest_finished: bool,
+        make_rest: M,
+        #[pin]
+        rest: Option<G>,
     }
-    loop {
-        if !head_done {
-            let step = poll_fn(|cx| {
-                let Some(future) = interceptor.as_mut().as_pin_mut() else {
-                    return Poll::Ready(Step::Done);
-                };
-                poll_step(future, cx, call)
-            })
-            .await;
-            match step {
-                Step::Done => head_done = true,
-                Step::Failed => return Err(Parked),
-                Step::Proceed => {}
+}
+
+impl<S, F, G, M> Future for LinkRun<'_, S, F, G, M>
+where
+    F: Future<Output = Result<(), Failure>>,
+    G: Future<Output = Flow>,
+    M: Fn() -> G,
+{
+    type Output = Flow;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Flow> {
+        let mut this = self.project();
+        let call = *this.call;
+        loop {
+            if let Some(rest) = this.rest.as_mut().as_pin_mut() {
+                let downstream = core::task::ready!(rest.poll(cx));
+                this.rest.set(None);
+                if *this.head_done {
+                    return Poll::Ready(downstream);
+                }
+                *this.rest_finished = downstream.is_ok();
+                call.deliver(downstream);
             }
+            if !*this.head_done {
+                match this.head.as_mut().as_pin_mut() {
+                    Some(head) => match core::task::ready!(poll_step(head, cx, call)) {
+                        Step::Done => *this.head_done = true,
+                        Step::Failed => return Poll::Ready(Err(Parked)),
+                        Step::Proceed => {}
+                    },
+                    None => *this.head_done = true,
+                }
+            }
+            // After a recovered failure the rest goes on from the cursor, past the interceptor
+            // that failed; after a rest that ran to its end there is nothing left.
+            if *this.head_done && *this.rest_finished {
+                return Poll::Ready(Ok(()));
+            }
+            this.rest.set(Some((this.make_rest)()));
         }
-        if head_done && call.is_done() {
-            return Ok(());
-        }
-        let downstream = rest.run_in_order(order, call).await;
-        if head_done {
-            return downstream;
-        }
-        call.deliver(downstream);
     }
 }
 
