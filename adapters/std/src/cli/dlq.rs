@@ -15,7 +15,7 @@ use plover_core::log::{DeadLetter, LogError, Start};
 use plover_std::{FileLog, FsyncPolicy};
 
 use super::Verbosity;
-use super::common::{Correlator, dead_letter_dir, describe, open_log, require_log_dir};
+use super::common::{Correlator, dead_letter_dir, describe, log_dir, open_log, require_log_dir};
 use super::jobs::{self, Item, LineRecord, Outcome, Require, parse_require};
 use super::run::clip;
 
@@ -47,10 +47,22 @@ pub(crate) struct ReplayArgs {
 
 type Letter = DeadLetter<LineRecord>;
 
-fn open_dead(dir: &std::path::Path) -> Result<FileLog> {
+/// The dead-letter log of a data directory; `None` if the run never wrote one.
+fn open_dead(dir: &std::path::Path) -> Result<Option<FileLog>> {
+    if !dir.is_dir() {
+        return Err(anyhow!("{} is not a directory", dir.display()));
+    }
     let dead = dead_letter_dir(dir);
-    require_log_dir(&dead).with_context(|| format!("{} has no dead letters", dir.display()))?;
-    open_log(&dead, FsyncPolicy::Never)
+    if require_log_dir(&dead).is_err() {
+        if require_log_dir(&log_dir(dir)).is_err() {
+            return Err(anyhow!(
+                "{} is not a plover data directory (no log/ inside)",
+                dir.display()
+            ));
+        }
+        return Ok(None);
+    }
+    open_log(&dead, FsyncPolicy::Never).map(Some)
 }
 
 fn read_all(log: &FileLog, start: Start) -> Result<Vec<(u64, Letter)>> {
@@ -68,7 +80,12 @@ fn read_all(log: &FileLog, start: Start) -> Result<Vec<(u64, Letter)>> {
 
 /// Runs `plover dlq list`.
 pub(crate) fn list(args: ListArgs) -> Result<()> {
-    let log = open_dead(&args.dir)?;
+    let Some(log) = open_dead(&args.dir)? else {
+        if !args.json {
+            println!("0 dead letters");
+        }
+        return Ok(());
+    };
     let start = if args.all { Start::Oldest } else { Start::Unacknowledged };
     let entries = read_all(&log, start)?;
     let acked = log.acked();
@@ -107,7 +124,12 @@ pub(crate) fn list(args: ListArgs) -> Result<()> {
 
 /// Runs `plover dlq replay`.
 pub(crate) fn replay(args: ReplayArgs, verbosity: Verbosity) -> Result<()> {
-    let log = open_dead(&args.dir)?;
+    let Some(log) = open_dead(&args.dir)? else {
+        if !verbosity.quiet {
+            eprintln!("no dead letters to replay");
+        }
+        return Ok(());
+    };
     let entries = read_all(&log, Start::Unacknowledged)?;
     let Some(last) = entries.last().map(|(seq, _)| *seq) else {
         if !verbosity.quiet {

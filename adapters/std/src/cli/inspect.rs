@@ -57,6 +57,7 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
         let dead = dead_letter_dir(&args.dir);
         (log_dir(&args.dir), dead.is_dir().then_some(dead))
     } else {
+        require_log_dir(&args.dir)?;
         (args.dir.clone(), None)
     };
     let log = facts(&log)?;
@@ -78,7 +79,6 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
 }
 
 fn facts(dir: &Path) -> Result<LogFacts> {
-    require_log_dir(dir)?;
     let copy = tempfile::Builder::new().prefix("plover-inspect-").tempdir()?;
     let mut segments = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(dir)

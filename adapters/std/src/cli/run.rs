@@ -110,6 +110,9 @@ impl Shared {
             return Ok(());
         }
         out.flush().context("cannot write the output")?;
+        // The file storage batches appends in memory; an acknowledgement must never get ahead
+        // of the records a kill would leave on disk, or the resume point would be lost.
+        log.flush().map_err(|e| anyhow!("cannot sync the log: {}", describe(&e)))?;
         if let Some(dead) = &self.dead {
             dead.flush().map_err(|e| anyhow!("cannot sync the dead letters: {}", describe(&e)))?;
         }
@@ -198,7 +201,7 @@ pub(crate) fn run(args: RunArgs, verbosity: Verbosity) -> Result<()> {
     let out: Box<dyn Write + Send> = match &args.output {
         Some(path) => {
             let mut options = OpenOptions::new();
-            options.create(true);
+            options.create(true).read(true);
             if resuming {
                 options.append(true)
             } else {
@@ -207,6 +210,10 @@ pub(crate) fn run(args: RunArgs, verbosity: Verbosity) -> Result<()> {
             let file = options
                 .open(path)
                 .with_context(|| format!("cannot open the output file {}", path.display()))?;
+            if resuming {
+                cut_partial_line(&file)
+                    .with_context(|| format!("cannot repair the output file {}", path.display()))?;
+            }
             Box::new(BufWriter::with_capacity(1 << 20, file))
         }
         None => Box::new(BufWriter::with_capacity(1 << 20, io::stdout())),
@@ -251,6 +258,34 @@ pub(crate) fn run(args: RunArgs, verbosity: Verbosity) -> Result<()> {
         log.flush().map_err(|e| anyhow!("cannot sync the log: {}", describe(&e)))?;
     }
     report(&args, &shared, &ingested, &staged, started.elapsed(), verbosity)
+}
+
+/// A killed run may leave half a line at the end of its output. That line belongs to a record
+/// that was not acknowledged (acknowledgements follow a full flush), so it is cut and the
+/// record's replay writes it whole.
+fn cut_partial_line(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut chunk = [0u8; 4096];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.read_exact_at(part, start)?;
+        if let Some(i) = part.iter().rposition(|&b| b == b'\n') {
+            let keep = start + i as u64 + 1;
+            if keep < len {
+                tracing::warn!(cut = len - keep, "cut an unfinished line from the output");
+                file.set_len(keep)?;
+            }
+            return Ok(());
+        }
+        end = start;
+    }
+    if len > 0 {
+        file.set_len(0)?;
+    }
+    Ok(())
 }
 
 fn resolve_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
