@@ -141,6 +141,7 @@ struct Ingested {
     blank: u64,
     evicted: u64,
     refused: u64,
+    not_utf8: u64,
     interrupted_at: Option<(String, u64)>,
 }
 
@@ -414,14 +415,14 @@ fn ingest(shared: &Shared, inputs: &[Input]) -> Result<Ingested> {
             ),
         };
         let mut lines = BufReader::with_capacity(1 << 20, source);
-        let mut buf = Vec::with_capacity(256);
         let mut line = 0u64;
         loop {
             if shared.stop.load(Ordering::Relaxed) {
                 done.interrupted_at = Some((name.to_string(), line));
                 return Ok(done);
             }
-            buf.clear();
+            // A fresh buffer per line becomes the line's text without a copy.
+            let mut buf = Vec::with_capacity(128);
             let n =
                 lines.read_until(b'\n', &mut buf).with_context(|| format!("cannot read {name}"))?;
             if n == 0 {
@@ -433,17 +434,29 @@ fn ingest(shared: &Shared, inputs: &[Input]) -> Result<Ingested> {
                 done.skipped += 1;
                 continue;
             }
-            let trimmed = trim_line_end(&buf);
-            if trimmed.iter().all(u8::is_ascii_whitespace) {
+            let len = trim_line_end(&buf).len();
+            buf.truncate(len);
+            if buf.iter().all(u8::is_ascii_whitespace) {
                 done.blank += 1;
                 continue;
             }
             done.read += 1;
             counter += 1;
-            let text = String::from_utf8_lossy(trimmed).into_owned();
+            // Invalid UTF-8 is no JSON: logged, then a dead letter (shown with replacement
+            // characters), never handed to the pipeline.
+            let (text, utf8) = match String::from_utf8(buf) {
+                Ok(text) => (text, true),
+                Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
+            };
             let mut item = Item { seq: counter, path: Arc::clone(&name), line, text };
             if let Some(log) = &shared.log {
                 item.append_to(log)?;
+            }
+            if !utf8 {
+                done.not_utf8 += 1;
+                shared.dead_letter(&item, "the line is not valid UTF-8")?;
+                shared.finish(item.seq);
+                continue;
             }
             if !push(shared, item, &mut done)? {
                 return Ok(done);
@@ -483,12 +496,19 @@ fn push(shared: &Shared, item: Item, done: &mut Ingested) -> Result<bool> {
 
 fn stage(shared: &Shared, rules: &[Require], mut out: Box<dyn Write + Send>) -> Result<StageStats> {
     let mut last_ack = Instant::now();
-    let mut since_check = 0u32;
+    // Items are taken in batches: one pop (and one wake-up of a waiting reader) per batch
+    // instead of per line. The batch is kept reversed so that `pop` yields the oldest first.
+    let mut batch: heapless::Vec<Item, POP_BATCH> = heapless::Vec::new();
     let stats = jobs::drive(
         rules,
         Correlator::new(),
         &mut *out,
-        || block_on(shared.queue.pop()),
+        || {
+            if batch.is_empty() && block_on(shared.queue.pop_many(&mut batch)) > 0 {
+                batch.reverse();
+            }
+            batch.pop()
+        },
         |item, outcome, out| {
             if let Outcome::DeadLettered(reason) = &outcome {
                 shared.dead_letter(&item, reason)?;
@@ -496,13 +516,9 @@ fn stage(shared: &Shared, rules: &[Require], mut out: Box<dyn Write + Send>) -> 
             shared.finish(item.seq);
             shared.handled.fetch_add(1, Ordering::Relaxed);
             // Acknowledge about every 100 ms: each acknowledgement costs a checkpoint fsync.
-            since_check += 1;
-            if since_check >= 64 || shared.queue.is_empty() {
-                since_check = 0;
-                if last_ack.elapsed() >= ACK_EVERY {
-                    shared.acknowledge(out)?;
-                    last_ack = Instant::now();
-                }
+            if shared.log.is_some() && last_ack.elapsed() >= ACK_EVERY {
+                shared.acknowledge(out)?;
+                last_ack = Instant::now();
             }
             Ok(())
         },
@@ -511,6 +527,9 @@ fn stage(shared: &Shared, rules: &[Require], mut out: Box<dyn Write + Send>) -> 
     out.flush().context("cannot write the output")?;
     Ok(stats)
 }
+
+/// Most lines the stage takes out of the queue at once.
+const POP_BATCH: usize = 64;
 
 /// How often the stage acknowledges what it handled.
 const ACK_EVERY: Duration = Duration::from_millis(100);
@@ -526,7 +545,7 @@ fn report(
     let metrics = shared.queue.metrics();
     let handled = staged.processed + staged.dead_lettered;
     let rate = handled as f64 / elapsed.as_secs_f64().max(1e-9);
-    let dead_total = staged.dead_lettered + ingested.evicted + ingested.refused;
+    let dead_total = staged.dead_lettered + ingested.evicted + ingested.refused + ingested.not_utf8;
     if args.json {
         let json = serde_json::json!({
             "read": ingested.read,
@@ -538,6 +557,7 @@ fn report(
             "failed_in_pipeline": staged.dead_lettered,
             "evicted": ingested.evicted,
             "refused": ingested.refused,
+            "not_utf8": ingested.not_utf8,
             "interrupted": ingested.interrupted_at.is_some(),
             "elapsed_s": elapsed.as_secs_f64(),
             "events_per_s": rate,
