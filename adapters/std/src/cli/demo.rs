@@ -226,6 +226,17 @@ pub(crate) fn run(args: DemoArgs, verbosity: Verbosity) -> Result<()> {
 }
 
 fn unacknowledged(log: &FileLog) -> Result<Vec<(u64, Message)>> {
+    // The newest record tells whose directory this is, even when everything was acknowledged.
+    let last = log.last_seq();
+    if last > 0
+        && let Err(plover_core::log::LogError::Decode { seq }) =
+            log.reader(Start::Seq(last)).and_then(|mut r| log.read::<Message>(&mut r))
+    {
+        return Err(anyhow!(
+            "record {seq} of the log is not a demo message: is this the data directory of \
+             another command (plover run)?"
+        ));
+    }
     let mut reader = log
         .reader(Start::Unacknowledged)
         .map_err(|e| anyhow!("cannot read the log: {}", describe(&e)))?;
@@ -235,7 +246,10 @@ fn unacknowledged(log: &FileLog) -> Result<Vec<(u64, Message)>> {
             Ok(Some(record)) => out.push(record),
             Ok(None) => return Ok(out),
             Err(plover_core::log::LogError::Decode { seq }) => {
-                tracing::error!(seq, "a record in the log is not a demo message; skipped");
+                return Err(anyhow!(
+                    "record {seq} of the log is not a demo message: is this the data directory \
+                     of another command (plover run)?"
+                ));
             }
             Err(e) => return Err(anyhow!("cannot read the log: {}", describe(&e))),
         }

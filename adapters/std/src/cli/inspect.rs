@@ -148,9 +148,13 @@ fn corruption_lines(f: &LogFacts) -> Vec<String> {
     }
     for d in &f.damage {
         let before = d.before_seq.map_or("the end".to_string(), |s| format!("record {s}"));
+        let place = match d.after_seq {
+            0 => format!("before {before}"),
+            after => format!("between record {after} and {before}"),
+        };
         lines.push(format!(
-            "  between record {} and {before}: {} region(s), {} bytes, {} record(s) missing",
-            d.after_seq, d.regions, d.bytes, d.lost_records
+            "  {place}: {} region(s), {} bytes, {} record(s) missing",
+            d.regions, d.bytes, d.lost_records
         ));
     }
     if r.torn_tail_bytes > 0 {

@@ -36,7 +36,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Reads JSON lines from files or stdin and passes each through the five phases.
     Run(run::RunArgs),
-    /// Shows what a data directory holds: segments, positions, pending records, damage.
+    /// Shows what a data directory holds: segments, positions, pending records, damage
+    /// (read-only: recovery runs on a temporary copy, so a damaged log is left as it is).
     Inspect(inspect::InspectArgs),
     /// Lists or replays the dead letters of a data directory.
     #[command(subcommand)]

@@ -343,17 +343,25 @@ fn progress_bar(total: Option<u64>, verbosity: Verbosity) -> indicatif::Progress
 }
 
 /// Where the previous run stopped ingesting: the last record in the log.
-fn resume_point(log: &FileLog) -> Option<(String, u64)> {
+///
+/// # Errors
+///
+/// The last record is intact but not an input line: another command's data directory.
+fn resume_point(log: &FileLog) -> Result<Option<(String, u64)>> {
     let last = log.last_seq();
     if last == 0 {
-        return None;
+        return Ok(None);
     }
-    let mut reader = log.reader(Start::Seq(last)).ok()?;
-    match log.read::<LineRecord>(&mut reader) {
-        Ok(Some((_, record))) => Some((record.path, record.line)),
-        _ => {
+    let record = log.reader(Start::Seq(last)).and_then(|mut r| log.read::<LineRecord>(&mut r));
+    match record {
+        Ok(Some((_, record))) => Ok(Some((record.path, record.line))),
+        Err(plover_core::log::LogError::Decode { seq }) => Err(anyhow!(
+            "record {seq} of the log is not an input line: is this the data directory of \
+             another command (plover demo)?"
+        )),
+        Ok(None) | Err(_) => {
             tracing::warn!(last, "cannot read the last record; the input is read from its start");
-            None
+            Ok(None)
         }
     }
 }
@@ -364,7 +372,7 @@ fn ingest(shared: &Shared, inputs: &[Input]) -> Result<Ingested> {
 
     // First what a previous run left unacknowledged, in order.
     if let Some(log) = &shared.log {
-        done.resumed_after = resume_point(log);
+        done.resumed_after = resume_point(log)?;
         let mut reader = log
             .reader(Start::Unacknowledged)
             .map_err(|e| anyhow!("cannot read the log: {}", describe(&e)))?;
@@ -378,8 +386,11 @@ fn ingest(shared: &Shared, inputs: &[Input]) -> Result<Ingested> {
                 }
                 Ok(None) => break,
                 Err(plover_core::log::LogError::Decode { seq }) => {
-                    tracing::error!(seq, "a log record is not a line record; acknowledged as lost");
-                    shared.finish(seq);
+                    // CRCs passed, so the bytes are intact: this is another command's log.
+                    return Err(anyhow!(
+                        "record {seq} of the log is not an input line: is this the data directory \
+                         of another command (plover demo)?"
+                    ));
                 }
                 Err(e) => return Err(anyhow!("cannot read the log: {}", describe(&e))),
             }
@@ -583,7 +594,9 @@ fn report(
     if ingested.replayed > 0 {
         eprintln!("replayed {} unacknowledged lines from the previous run", ingested.replayed);
     }
-    if let Some((path, line)) = &ingested.resumed_after {
+    if let Some((path, line)) = &ingested.resumed_after
+        && ingested.skipped > 0
+    {
         eprintln!("resumed after {path}:{line} ({} lines skipped)", ingested.skipped);
     }
     if let Some((path, line)) = &ingested.interrupted_at {
