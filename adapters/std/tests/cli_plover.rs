@@ -219,6 +219,43 @@ fn run_killed_with_sigkill_resumes_and_handles_every_line() {
 }
 
 #[test]
+fn run_interrupted_with_ctrl_c_drains_and_acknowledges_everything_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    let lines: Vec<String> = (1..=300_000).map(|i| format!(r#"{{"id":{i}}}"#)).collect();
+    write_lines(&input, &lines);
+    let data = dir.path().join("data");
+    let output = dir.path().join("out.jsonl");
+    let child = plover()
+        .arg("run")
+        .arg(&input)
+        .args(["--json", "--data-dir"])
+        .arg(&data)
+        .arg("--output")
+        .arg(&output)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fs::metadata(&output).map_or(0, |m| m.len()) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let metrics = json_of(&out.stdout);
+    let read = metrics["read"].as_u64().unwrap();
+    assert_eq!(metrics["processed"].as_u64().unwrap(), read, "everything read was handled");
+    assert_eq!(metrics["acked"].as_u64().unwrap(), read, "and acknowledged");
+    assert_eq!(fs::read_to_string(&output).unwrap().lines().count() as u64, read);
+    assert_eq!(metrics["interrupted"], true, "the signal landed before the end: {metrics}");
+    assert!(read < 300_000);
+}
+
+#[test]
 fn inspect_reports_bytes_flipped_in_a_segment() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.jsonl");
