@@ -2,7 +2,8 @@
 # Benchmarks `plover run` on a generated file of JSON lines (1 M by default), in memory (no
 # data directory) and durable (log + dead letters, fsync every 100 ms): events per second from
 # the run's own --json metrics, peak memory from /usr/bin/time -v (or VmHWM from /proc).
-# Usage: scripts/bench-cli.sh [LINES]; figures go to docs/benchmarks-cli.md by hand.
+# Usage: scripts/bench-cli.sh [LINES]; figures go to docs/benchmarks-cli.md by hand. jq, when
+# installed, runs the same checks for comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,3 +55,14 @@ measure memory
 echo "==> durable (--data-dir, --fsync interval:100)"
 measure durable --data-dir "$work/data" --fsync interval:100
 du -sh "$work/data" | awk '{print "    data directory after the run: " $1}'
+
+# The tool a user would otherwise reach for: jq, doing the same checks and adding a field.
+if command -v jq >/dev/null 2>&1; then
+  echo "==> jq $(jq --version) doing the same checks (for comparison)"
+  /usr/bin/time -f "%e %M" -o "$work/jq.time" jq -c \
+    'select((.id|type)=="number" and (.name|type)=="string") | . + {_plover: {line: input_line_number}}' \
+    "$work/input.jsonl" > /dev/null
+  read -r secs kb < "$work/jq.time"
+  awk -v s="$secs" -v kb="$kb" -v n="$lines" \
+    'BEGIN { printf "        jq: %.2f s, %.2f M events/s, peak RSS %.1f MiB\n", s, n / s / 1e6, kb / 1024 }'
+fi
