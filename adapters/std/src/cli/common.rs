@@ -1,9 +1,7 @@
 //! Pieces every subcommand shares: flag parsers, the data-directory layout, the host clock,
-//! correlation ids and the acknowledgement tracker.
-//!
-//! The tracker keeps the log's at-least-once promise when records finish out of order (a
-//! dropped item is handled before older ones still in the stage): it acknowledges only the
-//! contiguous prefix of finished sequence numbers.
+//! correlation ids and the acknowledgement tracker, which keeps at-least-once delivery when
+//! records finish out of order (a dropped item before older ones still in the stage): only the
+//! contiguous prefix of finished sequence numbers is ever acknowledged.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

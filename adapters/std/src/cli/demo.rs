@@ -1,9 +1,7 @@
 //! `plover demo`: the original Go demo made visible — a producer, a bounded queue, a slow stage
-//! running the five phases, and a consumer, with a live status line and a closing summary.
-//!
-//! Every message is appended to a durable log before it is queued and acknowledged once the
-//! consumer has it or it was dropped (evicted or refused, and reported); a run killed half-way
-//! is replayed by the next run with the same `--data-dir`.
+//! running the five phases, a consumer, a live status line and a closing summary. Every message
+//! is appended to a durable log before it is queued and acknowledged once consumed or dropped
+//! (and reported); the next run with the same `--data-dir` replays what a kill left behind.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -288,12 +286,12 @@ fn produce(shared: &Shared, replay: Vec<(u64, Message)>, count: u64, rate: f64) 
         match block_on(shared.front.push((seq, Box::new(event)))) {
             Ok(Pushed::Admitted) => {}
             Ok(Pushed::Evicted((old, _))) => {
-                tracing::info!(seq = old, "evicted by drop-oldest");
+                tracing::trace!(seq = old, "evicted by drop-oldest");
                 shared.seen().evicted.push(old);
                 shared.finish(old)?;
             }
             Ok(Pushed::Refused((new, _))) => {
-                tracing::info!(seq = new, "refused by drop-newest");
+                tracing::trace!(seq = new, "refused by drop-newest");
                 shared.seen().refused.push(new);
                 shared.finish(new)?;
             }

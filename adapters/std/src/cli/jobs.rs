@@ -1,9 +1,7 @@
-//! What `plover run` and `plover dlq replay` do to one JSON line: the record kept in the log,
-//! the `--require` rules, and the five-phase pipeline that parses, validates, enriches and
-//! writes it, or hands it to Fallback as a dead letter with its reason.
-//!
-//! A line's input never changes; what the phases learn (field types, timestamps) sits
-//! beside it in [`Job`]. Every failure is marked on the event, never thrown away.
+//! What `plover run` and `plover dlq replay` do to one JSON line: the record the log keeps, the
+//! `--require` rules, and the five-phase pipeline that scans, validates, enriches and writes it,
+//! or hands it to Fallback as a dead letter with its reason. A line's input never changes; what
+//! the phases learn (field types, timestamps) sits beside it in [`Job`].
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;

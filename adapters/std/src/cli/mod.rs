@@ -1,7 +1,7 @@
-//! The `plover` subcommands: the command-line grammar (clap), logging set-up, and dispatch.
-//!
-//! Each subcommand lives in its own file and returns `anyhow::Result`; this module turns an
-//! error into one clear line on stderr and exit code 1. Bad flags are clap's: exit code 2.
+//! The `plover` subcommands: the command-line grammar (clap), logging and dispatch. Each
+//! subcommand returns `anyhow::Result`; an error becomes one line on stderr and exit code 1
+//! (bad flags are clap's: exit code 2). Log levels on stderr: error = data lost, warn = retried
+//! or degraded, debug = recovery decisions, trace = one line per item; -v raises, -q lowers.
 
 mod common;
 mod demo;

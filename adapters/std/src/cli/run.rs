@@ -1,9 +1,8 @@
 //! `plover run`: JSON lines from files or stdin, through a bounded queue, into the five phases.
-//!
-//! One thread reads and (with `--data-dir`) appends each line to the durable log before it is
-//! queued; one stage thread runs the pipeline and acknowledges what it handled, after the output
-//! and dead letters are flushed. A restart replays what was not acknowledged, then continues
-//! the input after the last line ingested. Dropped lines become dead letters, never lost.
+//! A reader thread appends each line to the durable log (with `--data-dir`) before queueing it;
+//! a stage thread runs the pipeline and acknowledges what it handled once output and dead
+//! letters are flushed. A restart replays the unacknowledged, then resumes after the last line
+//! ingested. Dropped lines become dead letters, never lost.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
@@ -79,7 +78,7 @@ impl Shared {
     /// Records a dead letter: in the dead-letter log, or on stderr without a data directory.
     fn dead_letter(&self, item: &Item, reason: &str) -> Result<()> {
         self.dead_lettered.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(seq = item.seq, path = %item.path, line = item.line, reason, "dead letter");
+        tracing::trace!(seq = item.seq, path = %item.path, line = item.line, reason, "dead letter");
         match &self.dead {
             Some(dead) => {
                 let letter = DeadLetter { reason: clip(reason), event: item.to_record() };
@@ -276,7 +275,7 @@ fn cut_partial_line(file: &File) -> io::Result<()> {
         if let Some(i) = part.iter().rposition(|&b| b == b'\n') {
             let keep = start + i as u64 + 1;
             if keep < len {
-                tracing::warn!(cut = len - keep, "cut an unfinished line from the output");
+                tracing::debug!(cut = len - keep, "cut an unfinished line from the output");
                 file.set_len(keep)?;
             }
             return Ok(());
@@ -396,7 +395,7 @@ fn ingest(shared: &Shared, inputs: &[Input]) -> Result<Ingested> {
             }
         }
         if done.replayed > 0 {
-            tracing::info!(replayed = done.replayed, "replayed unacknowledged records");
+            tracing::debug!(replayed = done.replayed, "replayed unacknowledged records");
         }
     }
 
