@@ -16,7 +16,8 @@ use plover_std::{FileLog, FsyncPolicy};
 
 use super::Verbosity;
 use super::common::{Correlator, dead_letter_dir, describe, log_dir, open_log, require_log_dir};
-use super::jobs::{self, Item, LineRecord, Outcome, Require, parse_require};
+use super::jobs::{self, Item, LineRecord, Outcome};
+use super::json::{Require, parse_require};
 use super::run::clip;
 
 /// Flags of `plover dlq list`.

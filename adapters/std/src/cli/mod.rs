@@ -8,6 +8,7 @@ mod demo;
 mod dlq;
 mod inspect;
 mod jobs;
+mod json;
 mod run;
 
 use std::process::ExitCode;

@@ -26,7 +26,8 @@ use super::common::{
     AckTracker, Correlator, MAX_CAPACITY, dead_letter_dir, describe, log_dir, open_log,
     parse_capacity, parse_fsync, parse_overflow,
 };
-use super::jobs::{self, Item, LineRecord, Outcome, Require, StageStats, parse_require};
+use super::jobs::{self, Item, LineRecord, Outcome, StageStats};
+use super::json::{Require, parse_require};
 
 /// Flags of `plover run`.
 #[derive(Debug, Args)]
