@@ -166,6 +166,42 @@ fn run_counts_processed_and_dead_lettered_lines_exactly() {
 }
 
 #[test]
+fn run_from_stdin_without_a_data_dir_prints_dead_letters_on_stderr() {
+    let mut child = plover()
+        .args(["run", "--require", "id:int"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"{\"id\":1}\n[1]\n\xff\xfe\n{\"id\":2}\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+
+    let written: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(written.iter().map(|v| v["id"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(written[1]["_plover"]["source"]["file"], "<stdin>");
+    assert_eq!(written[1]["_plover"]["source"]["line"], 4);
+
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut letters: Vec<Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with("{\"dead_letter\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(letters.len(), 2, "{stderr}");
+    // The reader dead-letters bad UTF-8 itself, so the two may come in either order.
+    letters.sort_by_key(|l| l["dead_letter"]["line"].as_u64());
+    assert_eq!(letters[0]["dead_letter"]["line"], 2);
+    assert!(letters[1]["dead_letter"]["reason"].as_str().unwrap().contains("UTF-8"));
+}
+
+#[test]
 fn run_killed_with_sigkill_resumes_and_handles_every_line() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.jsonl");
