@@ -22,3 +22,5 @@ pub mod time;
 pub use api::WebPipeline;
 #[cfg(target_arch = "wasm32")]
 pub use time::{WebClock, WebTimer};
+#[cfg(target_arch = "wasm32")]
+pub mod bench;
