@@ -72,6 +72,33 @@ pub struct WebPipeline {
     inner: Rc<Inner>,
 }
 
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Options of `WebPipeline.create`. */
+export interface PipelineOptions {
+  /** Queue capacity, 1 to 4096 (default 64). */
+  capacity?: number;
+  /** What a full queue does with a new event (default "block"). */
+  policy?: "block" | "drop-oldest" | "drop-newest";
+  /** An IndexedDB database name to persist events in; absent or null: memory only. */
+  persistence?: string | null;
+  /** IndexedDB durability hint (default "relaxed"). */
+  durability?: "relaxed" | "strict";
+}
+/** What happened to a published event. */
+export type PublishOutcome = "admitted" | "evicted" | "refused";
+/** A phase of the default pipeline. */
+export type PhaseName = "Acquire" | "Setup" | "Monitoring" | "Features" | "Process" | "Fallback";
+/** An interceptor: may return a new event, or a promise of one; throwing fails the event. */
+export type JsInterceptorFn = (event: any) => any | Promise<any>;
+/** A snapshot of a pipeline's counters. */
+export interface PipelineMetrics {
+  depth: number; capacity: number; pushed: number; popped: number; evicted: number;
+  refused: number; processed: number; failed: number; pending: number; replayed: number;
+  throughput: number; running: boolean;
+}
+"#;
+
 fn error(message: &str) -> JsValue {
     js_sys::Error::new(message).into()
 }
@@ -136,7 +163,10 @@ impl WebPipeline {
     /// `"drop-oldest"`, `"drop-newest"`), `persistence` (an IndexedDB database name, or
     /// absent), `durability` (`"relaxed"` or `"strict"`). With persistence, the events not
     /// acknowledged by an earlier page are read back and run first; `replayed` counts them.
-    pub fn create(options: JsValue) -> Promise {
+    #[wasm_bindgen(unchecked_return_type = "Promise<WebPipeline>")]
+    pub fn create(
+        #[wasm_bindgen(unchecked_param_type = "PipelineOptions")] options: JsValue,
+    ) -> Promise {
         future_to_promise(async move { Self::build(options).await.map(JsValue::from) })
     }
 
@@ -203,7 +233,11 @@ impl WebPipeline {
 
     /// Registers `interceptor` (a function of the event, plain or returning a promise) on
     /// `phase`. Only while the consumer is stopped.
-    pub fn intercept(&self, phase: &str, interceptor: JsValue) -> Result<(), JsValue> {
+    pub fn intercept(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PhaseName")] phase: &str,
+        #[wasm_bindgen(unchecked_param_type = "JsInterceptorFn")] interceptor: JsValue,
+    ) -> Result<(), JsValue> {
         let phase = parse_phase(phase)?;
         let function: Function =
             interceptor.dyn_into().map_err(|_| error("interceptor must be a function"))?;
@@ -220,7 +254,13 @@ impl WebPipeline {
     /// Calls `callback(kind, event)` for every event the overflow policy drops: `kind` is
     /// `"evicted"` (drop-oldest) or `"refused"` (drop-newest). `null` removes it.
     #[wasm_bindgen(js_name = onDropped)]
-    pub fn on_dropped(&self, callback: JsValue) -> Result<(), JsValue> {
+    pub fn on_dropped(
+        &self,
+        #[wasm_bindgen(
+            unchecked_param_type = "((kind: \"evicted\" | \"refused\", event: any) => void) | null"
+        )]
+        callback: JsValue,
+    ) -> Result<(), JsValue> {
         let callback = match callback {
             v if v.is_null() || v.is_undefined() => None,
             v => Some(v.dyn_into().map_err(|_| error("callback must be a function or null"))?),
@@ -232,6 +272,7 @@ impl WebPipeline {
     /// Publishes one event (any JSON value when persistence is on). Resolves to `"admitted"`,
     /// `"evicted"` (an older event made room) or `"refused"`; under `"block"` it waits for
     /// room. Rejects if the event cannot be stored or the pipeline was closed.
+    #[wasm_bindgen(unchecked_return_type = "Promise<PublishOutcome>")]
     pub fn publish(&self, event: JsValue) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
@@ -242,8 +283,11 @@ impl WebPipeline {
 
     /// Publishes an array of events with one IndexedDB transaction for all of them. Resolves
     /// to the array of outcomes (see [`publish`](Self::publish)).
-    #[wasm_bindgen(js_name = publishMany)]
-    pub fn publish_many(&self, events: JsValue) -> Promise {
+    #[wasm_bindgen(js_name = publishMany, unchecked_return_type = "Promise<PublishOutcome[]>")]
+    pub fn publish_many(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "any[]")] events: JsValue,
+    ) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let events: js_sys::Array =
@@ -266,6 +310,7 @@ impl WebPipeline {
 
     /// Stops the consumer after the event it is running and acknowledges what was handled.
     /// Events still queued stay queued. Resolves when the consumer is idle.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn stop(&self) -> Promise {
         let inner = self.inner.clone();
         Promise::new(&mut |resolve, _| {
@@ -289,6 +334,7 @@ impl WebPipeline {
     /// A snapshot: `depth`, `capacity`, `pushed`, `popped`, `evicted`, `refused`, `processed`,
     /// `failed`, `pending` (persisted, not yet acknowledged), `replayed`, `throughput`
     /// (events handled per second over the last second), `running`.
+    #[wasm_bindgen(unchecked_return_type = "PipelineMetrics")]
     pub fn metrics(&self) -> Object {
         let inner = &self.inner;
         let m = inner.queue.metrics();
