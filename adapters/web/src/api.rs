@@ -28,8 +28,9 @@ use wasm_bindgen_futures::{JsFuture, future_to_promise, spawn_local};
 use crate::idb::{Durability, IdbStorage};
 use crate::time::now_ms;
 
-/// The largest capacity a page may ask for (the queue's storage is sized for it).
-pub const MAX_CAPACITY: usize = 4096;
+/// The largest capacity a page may ask for (the queue's storage is sized for it: 16 bytes an
+/// event, built on the stack before it moves to the heap, so it is kept small).
+pub const MAX_CAPACITY: usize = 1024;
 
 /// Persisted events are JSON text of at most this many bytes.
 pub const MAX_EVENT_BYTES: u32 = 4096;
@@ -76,7 +77,7 @@ pub struct WebPipeline {
 const TS_TYPES: &'static str = r#"
 /** Options of `WebPipeline.create`. */
 export interface PipelineOptions {
-  /** Queue capacity, 1 to 4096 (default 64). */
+  /** Queue capacity, 1 to 1024 (default 64). */
   capacity?: number;
   /** What a full queue does with a new event (default "block"). */
   policy?: "block" | "drop-oldest" | "drop-newest";
@@ -159,7 +160,7 @@ fn failure(value: &JsValue) -> Failure {
 
 #[wasm_bindgen]
 impl WebPipeline {
-    /// Creates a pipeline. `options`: `capacity` (1..=4096, default 64), `policy` (`"block"`,
+    /// Creates a pipeline. `options`: `capacity` (1..=1024, default 64), `policy` (`"block"`,
     /// `"drop-oldest"`, `"drop-newest"`), `persistence` (an IndexedDB database name, or
     /// absent), `durability` (`"relaxed"` or `"strict"`). With persistence, the events not
     /// acknowledged by an earlier page are read back and run first; `replayed` counts them.
@@ -167,10 +168,21 @@ impl WebPipeline {
     pub fn create(
         #[wasm_bindgen(unchecked_param_type = "PipelineOptions")] options: JsValue,
     ) -> Promise {
-        future_to_promise(async move { Self::build(options).await.map(JsValue::from) })
+        future_to_promise(async move { Self::from_options(options).await.map(JsValue::from) })
     }
+}
 
-    async fn build(options: JsValue) -> Result<WebPipeline, JsValue> {
+impl WebPipeline {
+    /// [`create`](Self::create) for Rust callers: the pipeline itself rather than a promise.
+    ///
+    /// # Errors
+    ///
+    /// A JS `Error` naming the option that is wrong, or the log that could not be opened.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped while opening the log, nothing is created; the database is left as it was.
+    pub async fn from_options(options: JsValue) -> Result<WebPipeline, JsValue> {
         let capacity = field(&options, "capacity")?;
         let capacity = if capacity.is_undefined() {
             64
@@ -178,7 +190,7 @@ impl WebPipeline {
             let n = capacity.as_f64().filter(|n| n.fract() == 0.0 && *n >= 1.0);
             match n {
                 Some(n) if n <= MAX_CAPACITY as f64 => n as usize,
-                _ => return Err(error("capacity must be a whole number from 1 to 4096")),
+                _ => return Err(error("capacity must be a whole number from 1 to 1024")),
             }
         };
         let policy = parse_policy(&field(&options, "policy")?)?;
@@ -197,8 +209,6 @@ impl WebPipeline {
             })?),
         };
 
-        let queue = Queue::with_capacity(policy, capacity)
-            .map_err(|_| error("capacity must be a whole number from 1 to 4096"))?;
         let mut replay = VecDeque::new();
         let mut pending = 0;
         let log = match name {
@@ -211,6 +221,9 @@ impl WebPipeline {
             }
         };
         let replayed = replay.len() as u64;
+        // Built after the awaits, so the (large) queue is not part of the future's state.
+        let queue = Queue::with_capacity(policy, capacity)
+            .map_err(|_| error("capacity must be a whole number from 1 to 1024"))?;
         let inner = Inner {
             queue,
             pipeline: RefCell::new(DynPipeline::dynamic()),
@@ -230,7 +243,10 @@ impl WebPipeline {
         };
         Ok(WebPipeline { inner: Rc::new(inner) })
     }
+}
 
+#[wasm_bindgen]
+impl WebPipeline {
     /// Registers `interceptor` (a function of the event, plain or returning a promise) on
     /// `phase`. Only while the consumer is stopped.
     pub fn intercept(

@@ -145,7 +145,7 @@ async fn run(events: u64, persistence: Option<String>) -> Result<f64, JsValue> {
     let ms = now_ms() - started;
     drop(tasks);
     if let (Some(log), Some(name)) = (log, &persistence) {
-        drop(log.into_inner().into_storage().reopen());
+        drop(log); // closes the connection, which would block the deletion
         IdbStorage::delete_database(name).await?;
     }
     Ok(ms)

@@ -199,14 +199,9 @@ impl IdbStorage {
 
     /// Closes the connection and forgets every cached value and unwritten append, as a page
     /// reload does; the next operation opens the database again.
-    pub fn reopen(mut self) -> IdbStorage {
-        if let Some(db) = self.db.take() {
-            db.close();
-        }
-        self.lens.clear();
-        self.batch.clear();
-        self.batched = 0;
-        self
+    pub fn reopen(self) -> IdbStorage {
+        // Dropping closes the connection.
+        IdbStorage::new(&self.name, self.durability).with_batch_bytes(self.batch_bytes)
     }
 
     /// Deletes the database `name` and everything in it.
@@ -286,6 +281,16 @@ impl IdbStorage {
             Ok(())
         })
         .await
+    }
+}
+
+impl Drop for IdbStorage {
+    /// Closes the connection, so that deleting or upgrading the database is not blocked by it.
+    /// Unwritten appends are lost, as unsynced bytes are in a crash.
+    fn drop(&mut self) {
+        if let Some(db) = self.db.take() {
+            db.close();
+        }
     }
 }
 
