@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check plover has: set-up, formatting, lints, the test suites on the host, the
-# no_std builds for wasm32 and Cortex-M0, Miri, a short fuzz run, and a build of the
-# benchmarks. The README's test command; CI (.ci/run) calls it too.
+# no_std builds for wasm32 and Cortex-M0, Miri, the firmware under QEMU, the browser tests in
+# headless Chromium, a short fuzz run, and a build of the benchmarks. The README's test
+# command; CI (.ci/run) calls it too. Set PLOVER_SKIP_WEB=1 to leave the browser tests out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,7 @@ cargo fmt --all --check
 
 say "lints"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
+cargo clippy -p plover-web --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 say "tests (host, all features)"
 cargo test --workspace --all-features 2>&1 | tee -a "$log"
@@ -34,6 +36,11 @@ fi
 say "firmware under QEMU (Cortex-M3, lm3s6965evb)"
 bash scripts/firmware.sh
 
+if [ "${PLOVER_SKIP_WEB:-0}" != 1 ]; then
+  say "browser: IndexedDB conformance suite and JS API in Chromium, the demo page end to end"
+  bash scripts/web-test.sh 2>&1 | tee -a "$log"
+fi
+
 if [ "${PLOVER_SKIP_FUZZ:-0}" != 1 ]; then
   say "fuzzing the log decoder and recovery (${PLOVER_FUZZ_SECONDS:-30} s each)"
   for target in decode_record recover_segment; do
@@ -46,7 +53,8 @@ fi
 say "benchmarks build"
 cargo bench --workspace --no-run
 
-passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
+passed=$(grep -Eo '(test result: [a-zA-Z]+\.|^e2e:) [0-9]+ passed' "$log" \
+  | awk '{s += $(NF - 1)} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s += $1} END {print s + 0}')
 say "summary"
 echo "$passed passed, $failed failed"
