@@ -1,12 +1,14 @@
-//! Pipeline overhead: a five-phase pipeline beside a hand-written chain of the same five async
-//! calls, for no-op interceptors and for interceptors that wrap the rest with `proceed`.
+//! Pipeline overhead: pipelines of one and five no-op interceptors beside hand-written chains of
+//! the same async calls (the difference gives the cost per interceptor), and five interceptors
+//! that wrap the rest with `proceed` beside a hand-written recursion of boxed async calls.
 //!
-//! `cargo bench -p plover-core --bench pipeline`; figures go to docs/benchmarks.md.
+//! `scripts/bench.sh` runs it and writes `docs/benchmarks.md`; the profile behind the figures is
+//! in `docs/benchmarks-pipeline.md`.
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_lite::future::block_on;
 use plover_core::{Call, Failure, Interceptor, Phase, Pipeline};
 
@@ -37,6 +39,12 @@ async fn noop(subject: &mut u64) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The hand-written equivalent of one no-op interceptor.
+async fn hand_single(mut subject: u64) -> Result<u64, Failure> {
+    noop(&mut subject).await?;
+    Ok(subject)
+}
+
 /// The hand-written equivalent of five sequential no-op interceptors.
 async fn hand_sequential(mut subject: u64) -> Result<u64, Failure> {
     noop(&mut subject).await?;
@@ -61,6 +69,26 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("pipeline");
     group.throughput(Throughput::Elements(EVENTS));
 
+    let single = Pipeline::<u64>::new().intercept(Phase::PROCESS, Noop).unwrap();
+    group.bench_function(BenchmarkId::new("plover_noop", 1), |b| {
+        b.iter(|| {
+            block_on(async {
+                for n in 0..EVENTS {
+                    black_box(single.execute(black_box(n)).await.ok());
+                }
+            })
+        })
+    });
+    group.bench_function(BenchmarkId::new("hand_written_noop", 1), |b| {
+        b.iter(|| {
+            block_on(async {
+                for n in 0..EVENTS {
+                    black_box(hand_single(black_box(n)).await.ok());
+                }
+            })
+        })
+    });
+
     let sequential = Pipeline::<u64>::new()
         .intercept(Phase::ACQUIRE, Noop)
         .unwrap()
@@ -72,7 +100,7 @@ fn bench(c: &mut Criterion) {
         .unwrap()
         .intercept(Phase::FALLBACK, Noop)
         .unwrap();
-    group.bench_function("plover 5 phases, no-op interceptors", |b| {
+    group.bench_function(BenchmarkId::new("plover_noop", 5), |b| {
         b.iter(|| {
             block_on(async {
                 for n in 0..EVENTS {
@@ -81,7 +109,7 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
-    group.bench_function("hand-written chain of 5 async calls", |b| {
+    group.bench_function(BenchmarkId::new("hand_written_noop", 5), |b| {
         b.iter(|| {
             block_on(async {
                 for n in 0..EVENTS {
@@ -102,7 +130,7 @@ fn bench(c: &mut Criterion) {
         .unwrap()
         .intercept(Phase::FALLBACK, Wrap)
         .unwrap();
-    group.bench_function("plover 5 phases, every interceptor proceeds", |b| {
+    group.bench_function(BenchmarkId::new("plover_proceed", 5), |b| {
         b.iter(|| {
             block_on(async {
                 for n in 0..EVENTS {
@@ -111,7 +139,7 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
-    group.bench_function("hand-written recursion of 5 boxed async calls", |b| {
+    group.bench_function(BenchmarkId::new("hand_written_boxed_recursion", 5), |b| {
         b.iter(|| {
             block_on(async {
                 for n in 0..EVENTS {

@@ -1,8 +1,9 @@
 //! Queue throughput, side by side with the channels a user would pick instead (issue 3).
 //!
 //! Three shapes, 2 M items each, capacity 1024: producer and consumer on two OS threads; both
-//! tasks on one single-threaded executor; and `DropOldest` under constant overflow beside
-//! `Block`. Figures and the command that produced them: `docs/benchmarks-queue.md`.
+//! tasks on one single-threaded executor; and `DropOldest` and `DropNewest` under constant
+//! overflow beside `Block`. `scripts/bench.sh` runs it and writes `docs/benchmarks.md`; the
+//! profiles behind the figures are in `docs/benchmarks-queue.md`.
 
 // `criterion_group!` generates a public function that cannot carry a doc comment.
 #![allow(missing_docs)]
@@ -11,7 +12,7 @@ use std::hint::black_box;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex};
 use embassy_sync::channel::Channel;
 use futures_lite::future::{block_on, zip};
@@ -43,7 +44,7 @@ fn two_threads(produce: impl FnOnce() + Send, consume: impl FnOnce() -> u64 + Se
 
 fn two_os_threads(c: &mut Criterion) {
     let mut group = c.benchmark_group("two_threads");
-    group.throughput(Throughput::Elements(ITEMS));
+    group.throughput(Throughput::Elements(ITEMS)).sampling_mode(SamplingMode::Flat);
 
     group.bench_function("plover_queue", |b| {
         b.iter_custom(|iters| {
@@ -246,7 +247,7 @@ fn two_os_threads(c: &mut Criterion) {
 
 fn one_executor(c: &mut Criterion) {
     let mut group = c.benchmark_group("one_executor");
-    group.throughput(Throughput::Elements(ITEMS));
+    group.throughput(Throughput::Elements(ITEMS)).sampling_mode(SamplingMode::Flat);
 
     group.bench_function("plover_queue_noop_mutex", |b| {
         b.iter_custom(|iters| {
@@ -297,10 +298,11 @@ fn one_executor(c: &mut Criterion) {
 }
 
 /// Per item: `Block` moves an item in and out of a half-full queue (push + pop); `DropOldest`
-/// pushes into a full queue, so every push evicts (and hands back) one old item.
+/// pushes into a full queue, so every push evicts (and hands back) one old item; `DropNewest`
+/// pushes into a full queue, so every push is refused (and the item handed back).
 fn overflow_policies(c: &mut Criterion) {
     let mut group = c.benchmark_group("overflow");
-    group.throughput(Throughput::Elements(ITEMS));
+    group.throughput(Throughput::Elements(ITEMS)).sampling_mode(SamplingMode::Flat);
 
     group.bench_function("block_push_pop", |b| {
         b.iter_custom(|iters| {
@@ -361,9 +363,29 @@ fn overflow_policies(c: &mut Criterion) {
         })
     });
 
+    group.bench_function("drop_newest_full", |b| {
+        b.iter_custom(|iters| {
+            repeat(iters, || {
+                let queue: Queue<NoopRawMutex, u64, CAPACITY> = Queue::new(Overflow::DropNewest);
+                block_on(async {
+                    for i in 0..CAPACITY as u64 {
+                        let _ = queue.push(i).await;
+                    }
+                    for i in 0..ITEMS {
+                        if let Ok(Pushed::Refused(item)) = queue.push(black_box(i)).await {
+                            black_box(item);
+                        }
+                    }
+                })
+            })
+        })
+    });
+
     group.finish();
 }
 
+/// Long iterations (2 M items each): ten samples by default; `scripts/bench.sh` sets the warm-up
+/// and measurement times on the command line, which take precedence.
 fn config() -> Criterion {
     Criterion::default()
         .sample_size(10)

@@ -1,8 +1,12 @@
 //! Benchmarks of the file log, each beside a baseline doing the same raw work in one run:
-//! durable append per fsync policy vs `write` + `fdatasync`; fsync Always with 1/4/16 concurrent
-//! appenders (group commit); recovery scan speed vs a plain sequential read of the same files.
+//! durable append per fsync policy vs `write` + `fdatasync`; durable throughput by batch size
+//! (records per fsync) vs one `write` + `fdatasync` of the same bytes; fsync Always with 1/4/16
+//! concurrent appenders (group commit); recovery scan speed vs a plain sequential read of the
+//! same files.
 //!
-//! `PLOVER_BENCH_SCAN_MB` sets the size of the scanned log (default 256).
+//! `PLOVER_BENCH_SCAN_MB` sets the size of the scanned log (default 256). `scripts/bench.sh`
+//! runs it and writes `docs/benchmarks.md`; notes on earlier runs are in
+//! `docs/benchmarks-log.md`.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -11,7 +15,9 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use plover_core::log::LogConfig;
 use plover_std::{FileLog, FileLogOptions, FsyncPolicy};
 
@@ -58,8 +64,7 @@ fn append_per_policy(c: &mut Criterion) {
     let payload = vec![7u8; PAYLOAD];
     let record = vec![7u8; RECORD];
     let mut group = c.benchmark_group("append");
-    group.sample_size(10).warm_up_time(Duration::from_millis(500));
-    group.measurement_time(Duration::from_secs(3));
+    group.sampling_mode(SamplingMode::Flat);
 
     let cases: [(&str, FsyncPolicy, usize, Option<usize>); 4] = [
         ("always", FsyncPolicy::Always, 16, Some(1)),
@@ -83,11 +88,38 @@ fn append_per_policy(c: &mut Criterion) {
     group.finish();
 }
 
+/// Records per second when every batch of `n` records ends with one fsync: plover appends `n`
+/// records and flushes; the baseline writes the same bytes with one `write` and one
+/// `fdatasync`, the least a durable batch can cost.
+fn durable_by_batch(c: &mut Criterion) {
+    let payload = vec![7u8; PAYLOAD];
+    let mut group = c.benchmark_group("batch");
+    group.sampling_mode(SamplingMode::Flat);
+    for batch in [1usize, 4, 16, 64, 256, 1024] {
+        group.throughput(Throughput::Elements(batch as u64));
+        let log = FileLog::open(bench_dir(&format!("batch-{batch}")), options(FsyncPolicy::Never))
+            .unwrap();
+        group.bench_function(BenchmarkId::new("plover", batch), |b| {
+            b.iter(|| append_batch(&log, batch, &payload));
+        });
+        drop(log);
+        let bytes = vec![7u8; RECORD * batch];
+        let path = bench_dir(&format!("raw-batch-{batch}")).join("raw.bin");
+        let mut file = OpenOptions::new().create(true).append(true).open(path).unwrap();
+        group.bench_function(BenchmarkId::new("raw-write-fdatasync", batch), |b| {
+            b.iter(|| {
+                file.write_all(&bytes).expect("write");
+                file.sync_data().expect("fdatasync");
+            });
+        });
+    }
+    group.finish();
+}
+
 fn concurrent_always(c: &mut Criterion) {
     let payload = vec![7u8; PAYLOAD];
     let mut group = c.benchmark_group("always-concurrent");
-    group.sample_size(10).warm_up_time(Duration::from_millis(500));
-    group.measurement_time(Duration::from_secs(3));
+    group.sampling_mode(SamplingMode::Flat);
     const PER_THREAD: usize = 16;
     for threads in [1usize, 4, 16] {
         group.throughput(Throughput::Elements((threads * PER_THREAD) as u64));
@@ -141,8 +173,7 @@ fn recovery_scan(c: &mut Criterion) {
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
 
     let mut group = c.benchmark_group("recovery-scan");
-    group.sample_size(10).warm_up_time(Duration::from_millis(500));
-    group.measurement_time(Duration::from_secs(5));
+    group.sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::Bytes(bytes));
     group.bench_function(BenchmarkId::new("plover-open", format!("{megabytes}MB")), |b| {
         b.iter(|| {
@@ -170,9 +201,22 @@ fn recovery_scan(c: &mut Criterion) {
     group.finish();
 }
 
+/// Every iteration here lasts milliseconds: ten samples by default; `scripts/bench.sh` sets the
+/// warm-up and measurement times on the command line, which take precedence.
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+}
+
 mod group {
     #![allow(missing_docs)] // `criterion_group!` makes an undocumented public fn.
     use super::*;
-    criterion_group!(benches, append_per_policy, concurrent_always, recovery_scan);
+    criterion_group! {
+        name = benches;
+        config = config();
+        targets = append_per_policy, durable_by_batch, concurrent_always, recovery_scan
+    }
 }
 criterion_main!(group::benches);

@@ -143,6 +143,9 @@ fn run_counts_processed_and_dead_lettered_lines_exactly() {
     let metrics = json_of(&out.stdout);
     assert_eq!(metrics["processed"], 70);
     assert_eq!(metrics["dead_lettered"], 30);
+    // A process is at least a megabyte; the figure is the run's own high-water mark.
+    #[cfg(target_os = "linux")]
+    assert!(metrics["peak_memory_bytes"].as_u64().is_some_and(|bytes| bytes > 1 << 20));
     let written = fs::read_to_string(&output).unwrap();
     assert_eq!(written.lines().count(), 70);
     let first: Value = serde_json::from_str(written.lines().next().unwrap()).unwrap();

@@ -14,6 +14,14 @@ use plover_std::{FileLog, FileLogOptions, FsyncPolicy};
 /// The largest queue capacity the command line accepts (the queues reserve this many slots).
 pub(crate) const MAX_CAPACITY: usize = 8192;
 
+/// The process's peak resident memory in bytes (`VmHWM`), where the host reports it (Linux).
+pub(crate) fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|line| line.strip_prefix("VmHWM:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Parses `block`, `drop-oldest` or `drop-newest`.
 pub(crate) fn parse_overflow(text: &str) -> Result<Overflow, String> {
     Overflow::from_name(text).ok_or_else(|| {

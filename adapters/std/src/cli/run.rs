@@ -24,7 +24,7 @@ use plover_std::{FileLog, FsyncPolicy};
 use super::Verbosity;
 use super::common::{
     AckTracker, Correlator, MAX_CAPACITY, dead_letter_dir, describe, log_dir, open_log,
-    parse_capacity, parse_fsync, parse_overflow,
+    parse_capacity, parse_fsync, parse_overflow, peak_memory_bytes,
 };
 use super::jobs::{self, Item, LineRecord, Outcome, StageStats};
 use super::json::{Require, parse_require};
@@ -573,6 +573,7 @@ fn report(
             "elapsed_s": elapsed.as_secs_f64(),
             "events_per_s": rate,
             "pipeline_busy_s": staged.busy.as_secs_f64(),
+            "peak_memory_bytes": peak_memory_bytes(),
             "queue": {
                 "capacity": args.capacity,
                 "overflow": args.overflow.name(),
