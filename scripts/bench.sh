@@ -2,9 +2,14 @@
 # Runs plover's benchmark suite beside the alternatives and writes docs/benchmarks.md with its
 # charts, from the figures of this one run. Quick by default (a few minutes once built);
 # `scripts/bench.sh --mode full` samples longer and scans a 1 GB log. Other flags: see
-# `cargo run -p plover-bench -- --help`. Installs jq (the end-to-end comparison) when it can.
+# `cargo run -p plover-bench -- --help`. Installs what it needs: the Cortex-M3 and wasm32
+# targets (the firmware footprint and the browser package are built and sized), wasm-bindgen-cli
+# (through scripts/web-build.sh), and jq (the end-to-end comparison) when it can.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+rustup target add thumbv7m-none-eabi wasm32-unknown-unknown >/dev/null 2>&1 \
+  || rustup target add thumbv7m-none-eabi wasm32-unknown-unknown
 
 if ! command -v jq >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "==> installing jq (the end-to-end comparison)"

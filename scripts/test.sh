@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every check plover has: set-up, formatting, lints, the test suites on the host, the
 # no_std builds for wasm32 and Cortex-M0, Miri, the firmware under QEMU, the browser tests in
-# headless Chromium, a short fuzz run, and a build of the benchmarks. The README's test
-# command; CI (.ci/run) calls it too. Set PLOVER_SKIP_WEB=1 to leave the browser tests out.
+# headless Chromium, a short fuzz run, a build of the benchmarks and the quick benchmark run
+# (which checks that the report can be written; its figures are not asserted). The README's test
+# command; CI (.ci/run) calls it too. PLOVER_SKIP_WEB=1, PLOVER_SKIP_NIGHTLY=1, PLOVER_SKIP_FUZZ=1
+# and PLOVER_SKIP_BENCH=1 leave out the browser tests, Miri, fuzzing and the benchmark run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +54,11 @@ fi
 
 say "benchmarks build"
 cargo bench --workspace --no-run
+
+if [ "${PLOVER_SKIP_BENCH:-0}" != 1 ]; then
+  say "benchmark suite, quick mode (report in target/bench-report; docs/ is left as committed)"
+  bash scripts/bench.sh --out target/bench-report
+fi
 
 passed=$(grep -Eo '(test result: [a-zA-Z]+\.|^e2e:) [0-9]+ passed' "$log" \
   | awk '{s += $(NF - 1)} END {print s + 0}')

@@ -4,6 +4,7 @@
 //! in `core/benches/` and `adapters/std/benches/`); it owns running them and reporting.
 
 pub mod end_to_end;
+pub mod footprint;
 pub mod machine;
 pub mod plot;
 pub mod report;

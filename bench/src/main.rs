@@ -9,6 +9,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use plover_bench::end_to_end;
+use plover_bench::footprint::{self, Sizes};
 use plover_bench::machine::{Machine, load_average};
 use plover_bench::plot::{BatchLines, DURABLE_CHART, QUEUE_CHART, QueueBars};
 use plover_bench::report::{Inputs, render};
@@ -29,6 +30,9 @@ struct Args {
     /// Leave out the end-to-end `plover run` benchmark.
     #[arg(long)]
     skip_end_to_end: bool,
+    /// Leave out the firmware footprint and the browser package size (they build both).
+    #[arg(long)]
+    skip_sizes: bool,
     /// Lines in the end-to-end benchmark's input.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     lines: u64,
@@ -47,6 +51,7 @@ fn main() -> Result<()> {
     let criterion_home = home.join("criterion");
     let e2e_file = home.join("end-to-end.json");
     let run_file = home.join("run.json");
+    let sizes_file = home.join("sizes.json");
 
     if !args.skip_run {
         let machine = Machine::probe();
@@ -60,6 +65,13 @@ fn main() -> Result<()> {
         if !args.skip_end_to_end {
             let e2e = run_end_to_end(&workspace, &home, args.mode, args.lines)?;
             write(&e2e_file, &serde_json::to_string_pretty(&e2e)?)?;
+        }
+        if !args.skip_sizes {
+            let sizes = Sizes {
+                firmware: footprint::measure_firmware(&workspace)?,
+                web: footprint::measure_web(&workspace)?,
+            };
+            write(&sizes_file, &serde_json::to_string_pretty(&sizes)?)?;
         }
         let run = Run { machine, mode: args.mode, load_after: load_average() };
         write(&run_file, &serde_json::to_string_pretty(&run)?)?;
@@ -77,6 +89,14 @@ fn main() -> Result<()> {
         results.end_to_end = Some(
             serde_json::from_str::<EndToEnd>(&text)
                 .with_context(|| format!("reading {}", e2e_file.display()))?,
+        );
+    }
+
+    if !args.skip_sizes && sizes_file.is_file() {
+        let text = fs::read_to_string(&sizes_file)?;
+        results.sizes = Some(
+            serde_json::from_str::<Sizes>(&text)
+                .with_context(|| format!("reading {}", sizes_file.display()))?,
         );
     }
 

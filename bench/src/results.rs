@@ -100,6 +100,8 @@ pub struct Results {
     criterion: BTreeMap<String, Measurement>,
     /// The end-to-end runs of the `plover` command, if they ran.
     pub end_to_end: Option<EndToEnd>,
+    /// The firmware and browser package sizes, if they were measured.
+    pub sizes: Option<crate::footprint::Sizes>,
 }
 
 #[derive(Deserialize)]

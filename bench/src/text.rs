@@ -32,8 +32,10 @@ pub fn nanos(ns: f64) -> String {
         format!("{:.2} µs", ns / 1e3)
     } else if ns >= 100.0 {
         format!("{ns:.0} ns")
-    } else {
+    } else if ns >= 10.0 {
         format!("{ns:.1} ns")
+    } else {
+        format!("{ns:.2} ns")
     }
 }
 
@@ -101,6 +103,7 @@ mod tests {
         assert_eq!(rate(950e3), "950.0 K/s");
         assert_eq!(rate(318.4), "318 /s");
         assert_eq!(nanos(13.44), "13.4 ns");
+        assert_eq!(nanos(7.816), "7.82 ns");
         assert_eq!(nanos(405.2), "405 ns");
         assert_eq!(nanos(3100.0), "3.10 µs");
         assert_eq!(nanos(2.5e6), "2.50 ms");

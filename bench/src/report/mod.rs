@@ -15,6 +15,7 @@ mod command;
 mod durable;
 mod pipeline;
 mod queues;
+mod sizes;
 
 /// What the report is written from.
 pub struct Inputs<'a> {
@@ -59,6 +60,7 @@ pub fn render(inputs: &Inputs<'_>) -> String {
     writer.pipeline();
     writer.durable();
     writer.end_to_end();
+    writer.sizes();
     writer.elsewhere();
     writer.finish()
 }
@@ -156,17 +158,13 @@ impl Writer<'_> {
     fn elsewhere(&mut self) {
         self.section(
             "Measured by other commands",
-            "These need a browser or a cross build, so they are not part of this run; their \
-             pages give the figures, the date they were taken and the command that takes them \
-             again.\n\n\
-             - [`docs/benchmarks-web.md`](benchmarks-web.md): the browser package's size \
-             (gzip) and events per second through three stages in Chromium, in memory and with \
-             IndexedDB, beside plain JS (`scripts/bench-web.sh`).\n\
-             - [`docs/benchmarks-firmware.md`](benchmarks-firmware.md): code and static RAM of \
-             the Cortex-M3 firmware image, and what the pipeline, queue and flash log add.\n\
-             - The profiles behind the reasons given for missed goals: \
+            "- [`docs/benchmarks-web.md`](benchmarks-web.md): events per second through three \
+             stages in Chromium, in memory and with IndexedDB, beside plain JS \
+             (`scripts/bench-web.sh`; it needs a browser, so it is not part of this run).\n\
+             - The profiles behind the reasons given for missed goals, and earlier runs: \
              [queues](benchmarks-queue.md), [pipeline](benchmarks-pipeline.md), \
-             [durable log](benchmarks-log.md), [`plover run`](benchmarks-cli.md).",
+             [durable log](benchmarks-log.md), [`plover run`](benchmarks-cli.md), \
+             [firmware](benchmarks-firmware.md).",
             None,
         );
     }

@@ -40,8 +40,8 @@ impl Writer<'_> {
             (Some((id, p)), Some(t)) => {
                 let speedup = t.median_ns / p.median_ns;
                 let which =
-                    if id.ends_with("std_mutex") { "StdRawMutex" } else { "critical-section" };
-                (Some(speedup >= 2.0), format!("{} ({which} mutex)", ratio(speedup)))
+                    if id.ends_with("std_mutex") { "`StdRawMutex`" } else { "critical-section" };
+                (Some(speedup >= 2.0), format!("{} (plover with {which})", ratio(speedup)))
             }
             _ => (None, NOT_MEASURED.to_owned()),
         };
