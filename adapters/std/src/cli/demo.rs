@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
 use clap::Args;
-use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use plover_core::queue::StdRawMutex;
 use futures_lite::future::block_on;
 use plover_core::event::{Event, Subject, Value};
 use plover_core::interceptors::{enrich, monitoring, process, validate};
@@ -76,7 +76,7 @@ struct Message {
 
 /// A message on its way, boxed so that a queue of many stays small.
 type Envelope = (u64, Box<Event<Message>>);
-type DemoQueue = Queue<CriticalSectionRawMutex, Envelope, MAX_CAPACITY>;
+type DemoQueue = Queue<StdRawMutex, Envelope, MAX_CAPACITY>;
 
 #[derive(Default)]
 struct Seen {

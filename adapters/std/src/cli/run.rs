@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use clap::Args;
-use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use plover_core::queue::StdRawMutex;
 use futures_lite::future::block_on;
 use plover_core::Overflow;
 use plover_core::log::{DeadLetter, MAX_REASON_LEN, Start};
@@ -61,7 +61,7 @@ pub(crate) struct RunArgs {
     json: bool,
 }
 
-type LineQueue = Queue<CriticalSectionRawMutex, Item, MAX_CAPACITY>;
+type LineQueue = Queue<StdRawMutex, Item, MAX_CAPACITY>;
 
 /// What the reader, the stage and the main thread share.
 struct Shared {
