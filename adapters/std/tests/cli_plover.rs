@@ -2,7 +2,8 @@
 //!
 //! Each test starts the built binary with `std::process::Command` in its own temporary
 //! directory and checks what it prints and leaves on disk: the demo under each overflow policy,
-//! exact counts of `run`, a SIGKILL half-way and the resume, `inspect` on damaged bytes, bad flags.
+//! exact counts of `run`, a SIGKILL half-way and the resume, a full disk, `inspect` on damaged
+//! bytes, bad flags.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -292,6 +293,48 @@ fn run_interrupted_with_ctrl_c_drains_and_acknowledges_everything_read() {
     assert_eq!(fs::read_to_string(&output).unwrap().lines().count() as u64, read);
     assert_eq!(metrics["interrupted"], true, "the signal landed before the end: {metrics}");
     assert!(read < 300_000);
+}
+
+/// `/dev/full` answers every write with ENOSPC, as a full disk does.
+#[cfg(target_os = "linux")]
+#[test]
+fn output_on_a_full_disk_fails_clearly_and_the_next_run_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    let lines: Vec<String> = (0..500).map(|i| format!(r#"{{"id":{i}}}"#)).collect();
+    write_lines(&input, &lines);
+    let data = dir.path().join("data");
+
+    let out = plover()
+        .arg("run")
+        .arg(&input)
+        .args(["-q", "--output", "/dev/full", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a run that cannot write its output must fail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot write the output"), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // Nothing written to /dev/full was acknowledged: the next run hands every line out.
+    let output = dir.path().join("out.jsonl");
+    run_ok(
+        plover()
+            .arg("run")
+            .arg(&input)
+            .args(["-q", "--data-dir"])
+            .arg(&data)
+            .arg("--output")
+            .arg(&output),
+    );
+    let seen: BTreeSet<u64> = fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seen, (0..500).collect::<BTreeSet<u64>>());
 }
 
 #[test]

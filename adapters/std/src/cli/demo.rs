@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
 use clap::Args;
-use plover_core::queue::StdRawMutex;
 use futures_lite::future::block_on;
 use plover_core::event::{Event, Subject, Value};
 use plover_core::interceptors::{enrich, monitoring, process, validate};
 use plover_core::log::Start;
+use plover_core::queue::StdRawMutex;
 use plover_core::queue::{Pushed, Queue};
 use plover_core::{Call, Failure, Overflow, Phase, Pipeline};
 use plover_std::{FileLog, FsyncPolicy};

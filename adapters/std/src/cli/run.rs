@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use clap::Args;
-use plover_core::queue::StdRawMutex;
 use futures_lite::future::block_on;
 use plover_core::Overflow;
 use plover_core::log::{DeadLetter, MAX_REASON_LEN, Start};
+use plover_core::queue::StdRawMutex;
 use plover_core::queue::{Pushed, Queue};
 use plover_std::{FileLog, FsyncPolicy};
 
