@@ -23,6 +23,9 @@ pub type Flow = Result<(), Parked>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parked;
 
+/// The cursor of a finished call: past every position.
+const FINISHED: usize = usize::MAX;
+
 const DELIVERY_NONE: u8 = 0;
 const DELIVERY_OK: u8 = 1;
 const DELIVERY_FAILED: u8 = 2;
@@ -50,7 +53,8 @@ pub struct Call<S> {
     /// What downstream returned, for the [`Proceed`] future that asked for it: one of the
     /// `DELIVERY_*` values.
     delivery: AtomicU8,
-    /// Position, in execution order, of the next interceptor to start.
+    /// Position, in execution order, of the next interceptor to start; [`FINISHED`] once the
+    /// call is finished, so that one load answers "may anything still start?".
     cursor: AtomicUsize,
     /// Interceptors in this execution.
     len: usize,
@@ -141,6 +145,7 @@ impl<S> Call<S> {
     /// finish their own code.
     pub fn finish(&self) {
         self.finished.store(true, Relaxed);
+        self.cursor.store(FINISHED, Relaxed);
     }
 
     /// Whether [`finish`](Call::finish) was called.
@@ -156,7 +161,8 @@ impl<S> Call<S> {
     /// Claims the interceptor at `position` for the in-order walk: `false` if the call is
     /// finished or the cursor has already passed it.
     pub(crate) fn claim(&self, position: usize) -> bool {
-        if self.is_finished() || self.cursor.load(Relaxed) > position {
+        // A finished call's cursor is `FINISHED`, past every position.
+        if self.cursor.load(Relaxed) > position {
             return false;
         }
         self.cursor.store(position + 1, Relaxed);
@@ -165,14 +171,11 @@ impl<S> Call<S> {
 
     /// Whether nothing is left to run downstream.
     pub(crate) fn is_done(&self) -> bool {
-        self.is_finished() || self.cursor.load(Relaxed) >= self.len
+        self.cursor.load(Relaxed) >= self.len
     }
 
     /// Claims the next interceptor to run, by position in execution order.
     pub(crate) fn advance(&self) -> Option<usize> {
-        if self.is_finished() {
-            return None;
-        }
         let position = self.cursor.load(Relaxed);
         if position >= self.len {
             return None;

@@ -237,10 +237,11 @@ where
         loop {
             if let Some(rest) = this.rest.as_mut().as_pin_mut() {
                 let downstream = core::task::ready!(rest.poll(cx));
-                this.rest.set(None);
                 if *this.head_done {
+                    // Done: the spent rest is dropped with this future.
                     return Poll::Ready(downstream);
                 }
+                this.rest.set(None);
                 *this.rest_finished = downstream.is_ok();
                 call.deliver(downstream);
             }
