@@ -73,8 +73,12 @@ impl Item {
 }
 
 /// The pipeline's subject: the event around the line, and what Acquire's scan found.
+///
+/// The event is boxed: the pipeline takes its subject by value and moves it several times per
+/// line (into the execution, into the call, out again), and one allocation costs less than
+/// copying the whole event each time.
 pub(crate) struct Job {
-    event: Event<Item, 2>,
+    event: Box<Event<Item, 2>>,
     scan: Option<Scan>,
 }
 
@@ -199,34 +203,39 @@ pub(crate) fn drive(
 
     let mut stats = StageStats::default();
     let mut n = 0u64;
-    while let Some(item) = next() {
-        n += 1;
-        let source = Source::file(source_path(&item.path), item.line).unwrap_or_default();
-        let event = Event::new(item).with_correlation_id(correlator.id(n)).with_source(source);
-        let job = Job { event, scan: None };
-        *dead_reason.borrow_mut() = None;
-        let job = match futures_lite::future::block_on(pipeline.execute(job)) {
-            Ok(job) => job,
-            Err(unhandled) => {
-                // Monitoring recovers every failure; this is a safety net, not a path.
-                *dead_reason.borrow_mut() = Some(unhandled.failure.reason().to_string());
-                unhandled.subject
-            }
-        };
-        let outcome = match dead_reason.borrow_mut().take() {
-            Some(reason) => {
-                stats.dead_lettered += 1;
-                Outcome::DeadLettered(reason)
-            }
-            None => {
-                out.write_all(&line_out.borrow()).context("cannot write the output")?;
-                stats.processed += 1;
-                Outcome::Processed
-            }
-        };
-        stats.busy = busy.get();
-        finished(job.event.into_input(), outcome, &mut *out)?;
-    }
+    // One executor for the whole run, not one per line: the pipeline's futures never wait on
+    // anything but each other, and setting up `block_on` per line cost as much as a phase.
+    futures_lite::future::block_on(async {
+        while let Some(item) = next() {
+            n += 1;
+            let source = Source::file(source_path(&item.path), item.line).unwrap_or_default();
+            let event = Event::new(item).with_correlation_id(correlator.id(n)).with_source(source);
+            let job = Job { event: Box::new(event), scan: None };
+            *dead_reason.borrow_mut() = None;
+            let job = match pipeline.execute(job).await {
+                Ok(job) => job,
+                Err(unhandled) => {
+                    // Monitoring recovers every failure; this is a safety net, not a path.
+                    *dead_reason.borrow_mut() = Some(unhandled.failure.reason().to_string());
+                    unhandled.subject
+                }
+            };
+            let outcome = match dead_reason.borrow_mut().take() {
+                Some(reason) => {
+                    stats.dead_lettered += 1;
+                    Outcome::DeadLettered(reason)
+                }
+                None => {
+                    out.write_all(&line_out.borrow()).context("cannot write the output")?;
+                    stats.processed += 1;
+                    Outcome::Processed
+                }
+            };
+            stats.busy = busy.get();
+            finished(job.event.into_input(), outcome, &mut *out)?;
+        }
+        Ok::<(), anyhow::Error>(())
+    })?;
     Ok(stats)
 }
 

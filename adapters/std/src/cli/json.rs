@@ -295,7 +295,7 @@ pub(crate) fn write_output(
         Some(Attr::Timestamp(t)) => *t,
         _ => 0,
     };
-    // Hand-written number formatting: `write!` cost more than the rest of this function.
+    // No `write!` here: the formatting machinery cost more than the rest of this function.
     buf.extend_from_slice(b"\"_plover\":{\"seq\":");
     push_decimal(buf, item.seq);
     buf.extend_from_slice(b",\"correlation_id\":\"");
@@ -310,18 +310,9 @@ pub(crate) fn write_output(
     Ok(())
 }
 
-pub(crate) fn push_decimal(buf: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf.extend_from_slice(&digits[at..]);
+/// Appends `n` in decimal (itoa: a table of digit pairs, no formatting machinery).
+pub(crate) fn push_decimal(buf: &mut Vec<u8>, n: u64) {
+    buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// 32 lowercase hex digits, as `CorrelationId`'s `Display` writes them.
