@@ -84,6 +84,21 @@ impl<T, const A: usize> Event<T, A> {
         }
     }
 
+    /// A new event around `input` that came from `source`, with correlation id `id`: the same as
+    /// `Event::new(input).with_correlation_id(id).with_source(source)`, built in one step, so
+    /// that a large event is not moved from builder to builder.
+    ///
+    /// ```
+    /// use plover_core::event::{CorrelationId, Event, Source};
+    ///
+    /// let built: Event<u32> =
+    ///     Event::new(7).with_correlation_id(CorrelationId(9)).with_source(Source::Sensor { id: 2 });
+    /// assert_eq!(Event::with_origin(7, CorrelationId(9), Source::Sensor { id: 2 }), built);
+    /// ```
+    pub fn with_origin(input: T, id: CorrelationId, source: Source) -> Self {
+        Event { input, attributes: Attributes::new(), correlation_id: id, source, failure: None }
+    }
+
     /// Sets the correlation id.
     pub fn with_correlation_id(mut self, id: CorrelationId) -> Self {
         self.correlation_id = id;

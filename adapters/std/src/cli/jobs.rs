@@ -209,8 +209,8 @@ pub(crate) fn drive(
         while let Some(item) = next() {
             n += 1;
             let source = Source::file(source_path(&item.path), item.line).unwrap_or_default();
-            let event = Event::new(item).with_correlation_id(correlator.id(n)).with_source(source);
-            let job = Job { event: Box::new(event), scan: None };
+            let event = Box::new(Event::with_origin(item, correlator.id(n), source));
+            let job = Job { event, scan: None };
             *dead_reason.borrow_mut() = None;
             let job = match pipeline.execute(job).await {
                 Ok(job) => job,
