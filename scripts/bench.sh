@@ -3,8 +3,9 @@
 # charts, from the figures of this one run. Quick by default (a few minutes once built);
 # `scripts/bench.sh --mode full` samples longer and scans a 1 GB log. Other flags: see
 # `cargo run -p plover-bench -- --help`. Installs what it needs: the Cortex-M3 and wasm32
-# targets (the firmware footprint and the browser package are built and sized), wasm-bindgen-cli
-# (through scripts/web-build.sh), and jq (the end-to-end comparison) when it can.
+# targets (the firmware footprint and the browser package are built and sized),
+# wasm-bindgen-cli and wasm-pack (through scripts/web-build.sh), and jq (the end-to-end
+# comparison) when it can.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
