@@ -64,6 +64,7 @@ async function createPipeline() {
   history.length = 0;
   // The consumer runs at once, so replayed events are handled even before Start.
   pipeline.start();
+  render(); // the figures of the new pipeline at once, not the page's or the last one's
   const replayed = pipeline.replayed;
   $('replayed').textContent = String(replayed);
   if (persistence) {
