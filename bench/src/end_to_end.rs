@@ -20,7 +20,10 @@ pub const RUN_FLAGS: &str = "-q --json --output /dev/null --require id:int --req
 pub const DURABLE_FLAGS: &str = "--data-dir DIR --fsync interval:100";
 
 /// jq's program: the same two checks and one added field.
-pub const JQ_PROGRAM: &str = r#"select((.id|type)=="number" and (.name|type)=="string") | . + {_plover: {line: input_line_number}}"#;
+pub const JQ_PROGRAM: &str = concat!(
+    r#"select((.id|type)=="number" and (.name|type)=="string")"#,
+    r#" | . + {_plover: {line: input_line_number}}"#,
+);
 
 /// Writes `lines` JSON lines of about 80 bytes to `path`; returns the file's size.
 ///

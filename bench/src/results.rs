@@ -236,14 +236,26 @@ mod tests {
         fs::create_dir_all(&new).unwrap();
         fs::write(
             new.join("benchmark.json"),
-            format!(r#"{{"group_id":"g","function_id":"f","value_str":null,"throughput":{throughput},"full_id":"{id}","directory_name":"{id}","title":"{id}"}}"#),
+            format!(
+                concat!(
+                    r#"{{"group_id":"g","function_id":"f","value_str":null,"#,
+                    r#""throughput":{throughput},"full_id":"{id}","directory_name":"{id}","#,
+                    r#""title":"{id}"}}"#,
+                ),
+                throughput = throughput,
+                id = id,
+            ),
         )
         .unwrap();
         let estimate = |v: f64| {
             format!(
-                r#"{{"confidence_interval":{{"confidence_level":0.95,"lower_bound":{},"upper_bound":{}}},"point_estimate":{v},"standard_error":1.0}}"#,
+                concat!(
+                    r#"{{"confidence_interval":{{"confidence_level":0.95,"lower_bound":{},"#,
+                    r#""upper_bound":{}}},"point_estimate":{v},"standard_error":1.0}}"#,
+                ),
                 v * 0.9,
-                v * 1.2
+                v * 1.2,
+                v = v,
             )
         };
         fs::write(

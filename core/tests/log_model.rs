@@ -161,7 +161,9 @@ proptest! {
     })]
 
     #[test]
-    fn log_matches_model_through_crashes_and_torn_writes(ops in prop::collection::vec(op(), 1..80)) {
+    fn log_matches_model_through_crashes_and_torn_writes(
+        ops in prop::collection::vec(op(), 1..80)
+    ) {
         run(ops);
     }
 

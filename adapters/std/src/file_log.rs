@@ -324,7 +324,10 @@ impl Drop for Shared {
         // A clean shutdown makes everything durable, whatever the policy.
         let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = block_on(state.log.sync()) {
-            tracing::error!(error = %e, "final fsync of the log failed; recent appends may be lost");
+            tracing::error!(
+                error = %e,
+                "final fsync of the log failed; recent appends may be lost"
+            );
         }
     }
 }

@@ -32,7 +32,8 @@ impl Writer<'_> {
             "End to end: `plover run`",
             &format!(
                 "{} generated JSON lines ({}) of the shape \
-                 `{{\"id\":1,\"name\":\"user-1\",\"score\":1.5,\"active\":true,\"tags\":[\"a\",\"b\"]}}` \
+                 `{{\"id\":1,\"name\":\"user-1\",\"score\":1.5,\"active\":true,\
+                 \"tags\":[\"a\",\"b\"]}}` \
                  through the five phases: Acquire (one JSON object), two `--require` checks, \
                  enrichment (timestamp, correlation id, source file and line) and Process (the \
                  line written out with a `_plover` field). The durable run appends every line \
@@ -88,21 +89,15 @@ impl Writer<'_> {
              stage thread is the bottleneck, ≈ 6.7 K instructions per line, a third each in \
              the JSON scan, the pipeline driver with moving the event by value, and the rest \
              (output splice, queue, counters); one worker keeps the output in input order.";
-        let events = memory.map(|s| s.0);
-        self.goal(
-            "plover run",
-            "in memory: at least 1 M events/s",
-            events.map(|e| e >= 1e6),
-            events.map_or(NOT_MEASURED.to_owned(), rate),
-        );
-        self.reason(WHY, None);
-        let events = durable.map(|s| s.0);
-        self.goal(
-            "plover run",
-            "durable: at least 200 K events/s",
-            events.map(|e| e >= 200e3),
-            events.map_or(NOT_MEASURED.to_owned(), rate),
-        );
-        self.reason(WHY, None);
+        let goals = [
+            ("in memory: at least 1 M events/s", memory, 1e6),
+            ("durable: at least 200 K events/s", durable, 200e3),
+        ];
+        for (goal, run, floor) in goals {
+            let events = run.map(|s| s.0);
+            let figure = events.map_or(NOT_MEASURED.to_owned(), rate);
+            self.goal("plover run", goal, events.map(|e| e >= floor), figure);
+            self.reason(WHY, None);
+        }
     }
 }

@@ -130,7 +130,7 @@ impl Writer<'_> {
                             .map_or("–".to_owned(), |b| ratio(b.median_ns / m.median_ns)),
                     ]
                 }
-                None => vec![(*label).to_owned(), NOT_MEASURED.to_owned(), "–".into(), "–".into()],
+                None => not_measured_row(label),
             })
             .collect();
         self.push_table(&["contender", "per item", "items/s (95 % CI)", last], &cells);
@@ -147,7 +147,7 @@ impl Writer<'_> {
                     rate(m.per_second()),
                     base.as_ref().map_or("–".to_owned(), |b| ratio(m.median_ns / b.median_ns)),
                 ],
-                None => vec![(*label).to_owned(), NOT_MEASURED.to_owned(), "–".into(), "–".into()],
+                None => not_measured_row(label),
             })
             .collect();
         self.push_table(&["case", "per item", "items/s", last], &cells);
@@ -229,4 +229,9 @@ impl Writer<'_> {
         out.push_str(&self.body);
         out
     }
+}
+
+/// A table row for a benchmark that has no figure in this run.
+fn not_measured_row(label: &str) -> Vec<String> {
+    vec![label.to_owned(), NOT_MEASURED.to_owned(), "–".into(), "–".into()]
 }

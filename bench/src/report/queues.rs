@@ -72,14 +72,15 @@ impl Writer<'_> {
         self.throughput_table(&rows, "one_executor/plover_queue_noop_mutex", "÷ plover");
         let plover = self.get(rows[0].0).cloned();
         let embassy = self.get(rows[1].0).cloned();
-        let (met, figure) = match (&plover, &embassy) {
-            (Some(p), Some(e)) => {
-                let r = e.median_ns / p.median_ns;
-                (Some(r >= 1.0), format!("plover at {} of embassy-sync's speed", ratio(r)))
-            }
-            _ => (None, NOT_MEASURED.to_owned()),
-        };
-        self.goal("queues", "one executor: no slower than embassy-sync `Channel`", met, figure);
+        let speed = plover.as_ref().zip(embassy.as_ref()).map(|(p, e)| e.median_ns / p.median_ns);
+        self.goal(
+            "queues",
+            "one executor: no slower than embassy-sync `Channel`",
+            speed.map(|r| r >= 1.0),
+            speed.map_or(NOT_MEASURED.to_owned(), |r| {
+                format!("plover at {} of embassy-sync's speed", ratio(r))
+            }),
+        );
         self.reason(
             "Profile of 2026-12-03 (`docs/benchmarks-queue.md`): LLVM keeps the queue's locked \
              step out of line (most samples sit in the two calls of `NoopRawMutex::lock`); \
@@ -106,14 +107,13 @@ impl Writer<'_> {
         self.cost_table(&rows, "overflow/block_push_pop", "cost ÷ `Block`");
         let block = self.get(rows[0].0).cloned();
         let oldest = self.get(rows[1].0).cloned();
-        let (met, figure) = match (&block, &oldest) {
-            (Some(b), Some(o)) => {
-                let r = o.median_ns / b.median_ns;
-                (Some(r <= 2.0), format!("{} the cost of `Block`", ratio(r)))
-            }
-            _ => (None, NOT_MEASURED.to_owned()),
-        };
-        self.goal("queues", "`DropOldest` under overflow at most 2× `Block` per item", met, figure);
+        let cost = block.as_ref().zip(oldest.as_ref()).map(|(b, o)| o.median_ns / b.median_ns);
+        self.goal(
+            "queues",
+            "`DropOldest` under overflow at most 2× `Block` per item",
+            cost.map(|r| r <= 2.0),
+            cost.map_or(NOT_MEASURED.to_owned(), |r| format!("{} the cost of `Block`", ratio(r))),
+        );
         self.reason("Not profiled yet.", None);
 
         let bars = plot::QueueBars::from_results(self.inputs.results);

@@ -91,8 +91,9 @@ impl<T, const A: usize> Event<T, A> {
     /// ```
     /// use plover_core::event::{CorrelationId, Event, Source};
     ///
-    /// let built: Event<u32> =
-    ///     Event::new(7).with_correlation_id(CorrelationId(9)).with_source(Source::Sensor { id: 2 });
+    /// let built: Event<u32> = Event::new(7)
+    ///     .with_correlation_id(CorrelationId(9))
+    ///     .with_source(Source::Sensor { id: 2 });
     /// assert_eq!(Event::with_origin(7, CorrelationId(9), Source::Sensor { id: 2 }), built);
     /// ```
     pub fn with_origin(input: T, id: CorrelationId, source: Source) -> Self {

@@ -13,19 +13,19 @@
 //! A consumer's pop, each time it is polled, runs one step under the lock:
 //!
 //! ```text
-//!   an item is buffered   -> take it, count `popped`, take every waiting producer -> Ready(Some)
-//!   empty and closed      -> Ready(None)
-//!   empty and open        -> register in `receivers`                             -> Pending
+//!   an item is buffered -> take it, count `popped`, take every waiting producer -> Ready(Some)
+//!   empty and closed    -> Ready(None)
+//!   empty and open      -> register in `receivers`                             -> Pending
 //! ```
 //!
 //! A producer's push, each time it is polled:
 //!
 //! ```text
-//!   closed                -> Ready(Err(Closed(item)))
-//!   room                  -> append, count `pushed`, take every waiting consumer -> Ready(Admitted)
-//!   full, DropOldest      -> evict the front, append, count both, wake consumers -> Ready(Evicted)
-//!   full, DropNewest      -> count `refused`                                     -> Ready(Refused)
-//!   full, Block           -> count a wait (first poll only), register in `senders` -> Pending
+//!   closed              -> Ready(Err(Closed(item)))
+//!   room                -> append, count `pushed`, take every waiting consumer -> Ready(Admitted)
+//!   full, DropOldest    -> evict the front, append, count both, wake consumers -> Ready(Evicted)
+//!   full, DropNewest    -> count `refused`                                     -> Ready(Refused)
+//!   full, Block         -> count a wait (first poll only), register in `senders` -> Pending
 //! ```
 //!
 //! `close` sets the flag and takes both sets. Why no wake-up is lost: a task registers under the

@@ -175,7 +175,8 @@ pub(crate) fn replay(args: ReplayArgs, verbosity: Verbosity) -> Result<()> {
     log.ack(last).map_err(|e| anyhow!("cannot acknowledge: {}", describe(&e)))?;
     if !verbosity.quiet {
         eprintln!(
-            "replayed {count} dead letter(s): {} passed and left the dead letters, {again} failed again and were recorded anew",
+            "replayed {count} dead letter(s): {} passed and left the dead letters, \
+             {again} failed again and were recorded anew",
             stats.processed
         );
     }

@@ -215,7 +215,11 @@ fn facts_json(f: &LogFacts) -> serde_json::Value {
     let r = &f.report;
     json!({
         "dir": f.dir.display().to_string(),
-        "segments": f.segments.iter().map(|(n, l)| json!({"file": n, "bytes": l})).collect::<Vec<_>>(),
+        "segments": f
+            .segments
+            .iter()
+            .map(|(n, l)| json!({"file": n, "bytes": l}))
+            .collect::<Vec<_>>(),
         "first_seq": f.first_seq,
         "last_seq": f.last_seq,
         "acked": f.acked,

@@ -277,9 +277,8 @@ mod tests {
         assert!(
             matches!(&ends[2].1, Outcome::DeadLettered(r) if r.contains("is string, expected int"))
         );
-        assert!(
-            matches!(&ends[3].1, Outcome::DeadLettered(r) if r.contains("missing required field `id`"))
-        );
+        let missing_id = "missing required field `id`";
+        assert!(matches!(&ends[3].1, Outcome::DeadLettered(r) if r.contains(missing_id)));
         let written: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(written["id"], 1);
         assert_eq!(written["_plover"]["source"]["line"], 1);

@@ -62,7 +62,10 @@ pub(crate) fn parse_require(text: &str) -> Result<Require, String> {
     .into_iter()
     .find(|t| t.name() == ty)
     .ok_or_else(|| {
-        format!("unknown type `{ty}` in `{text}`: int, float, number, string, bool, object, array or null")
+        format!(
+            "unknown type `{ty}` in `{text}`: \
+             int, float, number, string, bool, object, array or null"
+        )
     })?;
     if field.is_empty() {
         return Err(format!("`{text}` names no field"));

@@ -604,7 +604,8 @@ fn report(
         eprintln!("interrupted after {path}:{line}; everything read was handled");
     }
     eprintln!(
-        "{} lines read, {} processed, {} dead letters ({} failed, {} evicted, {} refused) in {:.2} s ({:.0} events/s)",
+        "{} lines read, {} processed, {} dead letters ({} failed, {} evicted, {} refused) \
+         in {:.2} s ({:.0} events/s)",
         ingested.read,
         staged.processed,
         dead_total,
