@@ -54,11 +54,11 @@ pub struct Call<S> {
     /// `DELIVERY_*` values.
     delivery: AtomicU8,
     /// Position, in execution order, of the next interceptor to start; [`FINISHED`] once the
-    /// call is finished, so that one load answers "may anything still start?".
+    /// call is finished (and from then on: no step moves it back), so that one load answers
+    /// both "is the call finished?" and "may anything still start?".
     cursor: AtomicUsize,
     /// Interceptors in this execution.
     len: usize,
-    finished: AtomicBool,
     /// Set by a [`Proceed`] future that wants downstream to run; read by the driver.
     proceed_requested: AtomicBool,
 }
@@ -71,7 +71,6 @@ impl<S> Call<S> {
             delivery: AtomicU8::new(DELIVERY_NONE),
             cursor: AtomicUsize::new(0),
             len,
-            finished: AtomicBool::new(false),
             proceed_requested: AtomicBool::new(false),
         }
     }
@@ -144,13 +143,12 @@ impl<S> Call<S> {
     /// included. Interceptors waiting in [`proceed`](Call::proceed) see it resolve `Ok` and
     /// finish their own code.
     pub fn finish(&self) {
-        self.finished.store(true, Relaxed);
         self.cursor.store(FINISHED, Relaxed);
     }
 
     /// Whether [`finish`](Call::finish) was called.
     pub fn is_finished(&self) -> bool {
-        self.finished.load(Relaxed)
+        self.cursor.load(Relaxed) == FINISHED
     }
 
     /// Interceptors in this execution.
