@@ -8,6 +8,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use plover_bench::browser::{self, Browser};
 use plover_bench::end_to_end;
 use plover_bench::footprint::{self, Sizes};
 use plover_bench::machine::{Machine, load_average};
@@ -33,6 +34,9 @@ struct Args {
     /// Leave out the firmware footprint and the browser package size (they build both).
     #[arg(long)]
     skip_sizes: bool,
+    /// Leave out the browser benchmark (three stages in headless Chromium).
+    #[arg(long)]
+    skip_browser: bool,
     /// Lines in the end-to-end benchmark's input.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     lines: u64,
@@ -52,6 +56,7 @@ fn main() -> Result<()> {
     let e2e_file = home.join("end-to-end.json");
     let run_file = home.join("run.json");
     let sizes_file = home.join("sizes.json");
+    let browser_file = home.join("browser.json");
 
     if !args.skip_run {
         let machine = Machine::probe();
@@ -72,6 +77,10 @@ fn main() -> Result<()> {
                 web: footprint::measure_web(&workspace)?,
             };
             write(&sizes_file, &serde_json::to_string_pretty(&sizes)?)?;
+        }
+        if !args.skip_browser {
+            let browser = browser::measure(&workspace)?;
+            write(&browser_file, &serde_json::to_string_pretty(&browser)?)?;
         }
         let run = Run { machine, mode: args.mode, load_after: load_average() };
         write(&run_file, &serde_json::to_string_pretty(&run)?)?;
@@ -97,6 +106,14 @@ fn main() -> Result<()> {
         results.sizes = Some(
             serde_json::from_str::<Sizes>(&text)
                 .with_context(|| format!("reading {}", sizes_file.display()))?,
+        );
+    }
+
+    if !args.skip_browser && browser_file.is_file() {
+        let text = fs::read_to_string(&browser_file)?;
+        results.browser = Some(
+            serde_json::from_str::<Browser>(&text)
+                .with_context(|| format!("reading {}", browser_file.display()))?,
         );
     }
 

@@ -102,6 +102,8 @@ pub struct Results {
     pub end_to_end: Option<EndToEnd>,
     /// The firmware and browser package sizes, if they were measured.
     pub sizes: Option<crate::footprint::Sizes>,
+    /// The browser benchmark's figures (or why there are none), if it ran.
+    pub browser: Option<crate::browser::Browser>,
 }
 
 #[derive(Deserialize)]

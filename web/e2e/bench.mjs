@@ -1,5 +1,6 @@
-// Runs web/bench.html in Debian's Chromium (playwright-core) and prints the figures as JSON.
-// Serves web/ itself on 127.0.0.1; used to fill docs/benchmarks-web.md.
+// Runs web/bench.html in Debian's Chromium (playwright-core) and prints its figures: as text,
+// or with --json as one line of JSON (name -> { events, ms, perSecond }) for plover-bench.
+// Serves web/ itself on 127.0.0.1. Exits 1 if the page reports a failure.
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,7 @@ const server = createServer((req, res) => {
 await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
 const profile = mkdtempSync(join(tmpdir(), 'plover-bench-'));
 const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium', headless: true,
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
   args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
@@ -29,7 +30,15 @@ try {
   const page = context.pages()[0] ?? await context.newPage();
   await page.goto(`http://127.0.0.1:${server.address().port}/bench.html`);
   await page.waitForSelector('body[data-done="1"]', { timeout: 300000 });
-  console.log(await page.textContent('#out'));
+  const text = await page.textContent('#out');
+  if (text.includes('failed:')) {
+    console.error(text);
+    process.exitCode = 1;
+  } else if (process.argv.includes('--json')) {
+    console.log(JSON.stringify(await page.evaluate(() => window.benchResults)));
+  } else {
+    console.log(text);
+  }
 } finally {
   await context.close();
   server.close();

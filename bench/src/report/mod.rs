@@ -11,6 +11,7 @@ use crate::results::{Measurement, Results};
 use crate::suite::{Bench, Mode};
 use crate::text::{nanos, rate, ratio, table, table_aligned};
 
+mod browser;
 mod command;
 mod durable;
 mod pipeline;
@@ -61,6 +62,7 @@ pub fn render(inputs: &Inputs<'_>) -> String {
     writer.durable();
     writer.end_to_end();
     writer.sizes();
+    writer.browser();
     writer.elsewhere();
     writer.finish()
 }
@@ -158,9 +160,8 @@ impl Writer<'_> {
     fn elsewhere(&mut self) {
         self.section(
             "Measured by other commands",
-            "- [`docs/benchmarks-web.md`](benchmarks-web.md): events per second through three \
-             stages in Chromium, in memory and with IndexedDB, beside plain JS \
-             (`scripts/bench-web.sh`; it needs a browser, so it is not part of this run).\n\
+            "- [`docs/benchmarks-web.md`](benchmarks-web.md): earlier runs of the browser \
+             benchmark, by hand, and what its figures do and do not say.\n\
              - The profiles behind the reasons given for missed goals, and earlier runs: \
              [queues](benchmarks-queue.md), [pipeline](benchmarks-pipeline.md), \
              [durable log](benchmarks-log.md), [`plover run`](benchmarks-cli.md), \

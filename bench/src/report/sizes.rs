@@ -109,8 +109,7 @@ impl Writer<'_> {
         self.section(
             "Browser package",
             "`scripts/web-build.sh` (release, `wasm32-unknown-unknown`, wasm-pack `--target \
-             web`, no wasm-opt), built by this run; gzip at level 9. Events per second in \
-             Chromium are in `docs/benchmarks-web.md` (they need a browser).",
+             web`, no wasm-opt), built by this run; gzip at level 9.",
             None,
         );
         let rows: Vec<Vec<String>> = sizes
