@@ -91,10 +91,12 @@ mod tests {
 
     #[test]
     fn the_last_line_holds_the_four_cases() {
-        let out = "==> building\n{\"memory only\":{\"events\":200000,\"ms\":50.5,\"perSecond\":3960396},\
+        let out = "==> building\n{\
+                   \"memory only\":{\"events\":200000,\"ms\":50.5,\"perSecond\":3960396},\
                    \"IndexedDB log (relaxed)\":{\"events\":20000,\"ms\":150,\"perSecond\":133333},\
                    \"plain JS, memory only\":{\"events\":200000,\"ms\":125,\"perSecond\":1600000},\
-                   \"plain JS + raw IndexedDB\":{\"events\":20000,\"ms\":1600,\"perSecond\":12500}}\n";
+                   \"plain JS + raw IndexedDB\":\
+                   {\"events\":20000,\"ms\":1600,\"perSecond\":12500}}\n";
         let figures = parse(out).unwrap();
         assert_eq!(figures.len(), 4);
         assert_eq!(figures["memory only"].events, 200_000);

@@ -202,12 +202,46 @@ fn more_waiters_than_slots_are_all_served_eventually() {
         assert!(pop.as_mut().poll(&mut Context::from_waker(waker)).is_pending());
     }
 
-    // Every waiter was either displaced (woken) when the set overflowed or is still registered;
-    // one push must wake the registered ones, so each waiter has been woken at least once.
+    // Every waiter beyond the set's slots woke itself to be polled again, and the others are
+    // registered: one push must wake those, so each waiter has been woken at least once.
     assert_eq!(queue.try_push(1), Ok(Pushed::Admitted));
     for (counter, _) in &wakers {
         assert!(counter.0.load(Ordering::SeqCst) >= 1);
     }
+}
+
+#[test]
+fn producers_beyond_the_waiter_slots_get_in_when_polled_only_after_a_wake() {
+    const PRODUCERS: usize = 20;
+    let queue: Queue<NoopRawMutex, usize, 1> = Queue::new(Overflow::Block);
+    let wakers: Vec<_> = (0..PRODUCERS).map(|_| counting_waker()).collect();
+    let mut pushes: Vec<_> = (0..PRODUCERS).map(|i| Some(Box::pin(queue.push(i)))).collect();
+    // Like an executor: a producer is polled once, then again only after its waker was woken.
+    let mut acted_on = [usize::MAX; PRODUCERS];
+    let mut popped = Vec::new();
+    while popped.len() < PRODUCERS {
+        let mut progressed = false;
+        for (i, push) in pushes.iter_mut().enumerate() {
+            let wakes = wakers[i].0.0.load(Ordering::SeqCst);
+            let Some(future) = push.as_mut().filter(|_| wakes != acted_on[i]) else { continue };
+            acted_on[i] = wakes;
+            progressed = true;
+            if let Poll::Ready(pushed) =
+                future.as_mut().poll(&mut Context::from_waker(&wakers[i].1))
+            {
+                assert_eq!(pushed, Ok(Pushed::Admitted));
+                *push = None;
+            }
+        }
+        if let Ok(item) = queue.try_pop() {
+            popped.push(item);
+            progressed = true;
+        }
+        assert!(progressed, "producers still wait but none was woken: a lost wake-up");
+    }
+    popped.sort_unstable();
+    assert_eq!(popped, (0..PRODUCERS).collect::<Vec<_>>());
+    assert_eq!(queue.metrics().producer_waits, PRODUCERS as u64 - 1);
 }
 
 #[test]

@@ -8,10 +8,10 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::thread;
 
-use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, RawMutex};
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use futures_lite::future::block_on;
 use plover_core::Overflow;
-use plover_core::queue::{Pushed, Queue, StdRawMutex};
+use plover_core::queue::{Pushed, Queue, QueueMutex, StdRawMutex};
 
 const PRODUCERS: u64 = 4;
 const CONSUMERS: usize = 4;
@@ -38,7 +38,9 @@ fn assert_per_producer_order(seen: &[u64]) {
 
 /// Runs producers and consumers; half the consumers use `pop_many`. Returns what the consumers
 /// received and what the producers were handed back.
-fn run<M: RawMutex + Sync, const N: usize>(queue: &Queue<M, u64, N>) -> (Vec<Vec<u64>>, Vec<u64>) {
+fn run<M: QueueMutex + Sync, const N: usize>(
+    queue: &Queue<M, u64, N>,
+) -> (Vec<Vec<u64>>, Vec<u64>) {
     let returned = Mutex::new(Vec::new());
     let received = thread::scope(|scope| {
         let consumers: Vec<_> = (0..CONSUMERS)

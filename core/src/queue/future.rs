@@ -7,14 +7,12 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use embassy_sync::blocking_mutex::raw::RawMutex;
-
-use super::{Closed, Pushed, Queue, Step};
+use super::{Closed, Pushed, Queue, QueueMutex, Step};
 
 /// The future of [`Queue::push`]: completes once the item is admitted, evicted-for, refused or
 /// turned away by a closed queue.
 #[must_use = "futures do nothing unless polled"]
-pub struct Push<'a, M: RawMutex, T, const N: usize> {
+pub struct Push<'a, M: QueueMutex, T, const N: usize> {
     queue: &'a Queue<M, T, N>,
     /// `None` only after the future completed or was cancelled.
     item: Option<T>,
@@ -22,7 +20,8 @@ pub struct Push<'a, M: RawMutex, T, const N: usize> {
     waited: bool,
 }
 
-impl<'a, M: RawMutex, T, const N: usize> Push<'a, M, T, N> {
+impl<'a, M: QueueMutex, T, const N: usize> Push<'a, M, T, N> {
+    #[inline]
     pub(super) fn new(queue: &'a Queue<M, T, N>, item: T) -> Self {
         Push { queue, item: Some(item), waited: false }
     }
@@ -36,14 +35,15 @@ impl<'a, M: RawMutex, T, const N: usize> Push<'a, M, T, N> {
 }
 
 // The item is moved in and out by value and never pinned, so `Push` is `Unpin` for any `T`.
-impl<M: RawMutex, T, const N: usize> Unpin for Push<'_, M, T, N> {}
+impl<M: QueueMutex, T, const N: usize> Unpin for Push<'_, M, T, N> {}
 
-impl<M: RawMutex, T, const N: usize> Future for Push<'_, M, T, N> {
+impl<M: QueueMutex, T, const N: usize> Future for Push<'_, M, T, N> {
     type Output = Result<Pushed<T>, Closed<T>>;
 
     /// # Panics
     ///
     /// If polled again after it completed (the item is gone by then).
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let item = this.item.take().expect("`Push` polled after completion");
@@ -61,7 +61,7 @@ impl<M: RawMutex, T, const N: usize> Future for Push<'_, M, T, N> {
     }
 }
 
-impl<M: RawMutex, T, const N: usize> core::fmt::Debug for Push<'_, M, T, N> {
+impl<M: QueueMutex, T, const N: usize> core::fmt::Debug for Push<'_, M, T, N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Push").field("pending", &self.item.is_some()).finish()
     }
@@ -71,19 +71,21 @@ impl<M: RawMutex, T, const N: usize> core::fmt::Debug for Push<'_, M, T, N> {
 /// closed and drained.
 #[must_use = "futures do nothing unless polled"]
 #[derive(Debug)]
-pub struct Pop<'a, M: RawMutex, T, const N: usize> {
+pub struct Pop<'a, M: QueueMutex, T, const N: usize> {
     queue: &'a Queue<M, T, N>,
 }
 
-impl<'a, M: RawMutex, T, const N: usize> Pop<'a, M, T, N> {
+impl<'a, M: QueueMutex, T, const N: usize> Pop<'a, M, T, N> {
+    #[inline]
     pub(super) fn new(queue: &'a Queue<M, T, N>) -> Self {
         Pop { queue }
     }
 }
 
-impl<M: RawMutex, T, const N: usize> Future for Pop<'_, M, T, N> {
+impl<M: QueueMutex, T, const N: usize> Future for Pop<'_, M, T, N> {
     type Output = Option<T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         match self.queue.pop_step(Some(cx.waker())) {
             Ok(item) => Poll::Ready(Some(item)),
@@ -96,20 +98,22 @@ impl<M: RawMutex, T, const N: usize> Future for Pop<'_, M, T, N> {
 /// The future of [`Queue::pop_many`]: completes with how many items it moved into the buffer.
 #[must_use = "futures do nothing unless polled"]
 #[derive(Debug)]
-pub struct PopMany<'a, M: RawMutex, T, const N: usize, const K: usize> {
+pub struct PopMany<'a, M: QueueMutex, T, const N: usize, const K: usize> {
     queue: &'a Queue<M, T, N>,
     out: &'a mut heapless::Vec<T, K>,
 }
 
-impl<'a, M: RawMutex, T, const N: usize, const K: usize> PopMany<'a, M, T, N, K> {
+impl<'a, M: QueueMutex, T, const N: usize, const K: usize> PopMany<'a, M, T, N, K> {
+    #[inline]
     pub(super) fn new(queue: &'a Queue<M, T, N>, out: &'a mut heapless::Vec<T, K>) -> Self {
         PopMany { queue, out }
     }
 }
 
-impl<M: RawMutex, T, const N: usize, const K: usize> Future for PopMany<'_, M, T, N, K> {
+impl<M: QueueMutex, T, const N: usize, const K: usize> Future for PopMany<'_, M, T, N, K> {
     type Output = usize;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
         let this = self.get_mut();
         match this.queue.pop_many_step(this.out, Some(cx.waker())) {

@@ -8,7 +8,9 @@
 //!
 //! All state — the ring of items, the `closed` flag, the counters and two waiter sets — sits
 //! behind one blocking mutex of kind `M`, held only for a few instructions and never across an
-//! `.await`. Wakers are taken out under the lock and woken after it is released.
+//! `.await`. No waker is woken under the lock: a step that finds tasks waiting on the other side
+//! says so, and once the lock is released a second short lock takes that whole set out to wake
+//! it. The lock is taken through [`QueueMutex`], whose impls are inlined into the futures.
 //!
 //! A consumer's pop, each time it is polled, runs one step under the lock:
 //!
@@ -34,8 +36,9 @@
 //! change wakes *all* waiters of that side, not one: a woken task whose future is then dropped
 //! (cancelled) cannot swallow the wake-up meant for another, because that other was woken too.
 //! The price is a thundering herd when many tasks wait on one side; with one producer and one
-//! consumer it costs nothing. A waiter set holds 8 wakers (`WAITER_SLOTS`);
-//! registering one more pushes out and wakes the oldest (a spurious wake-up, never a lost one).
+//! consumer it costs nothing. A waiter set holds 8 wakers (`WAITER_SLOTS`); a ninth task that
+//! must wait on the same side is not registered but woken at once, so its executor polls it
+//! again (it busy-polls until a slot frees: wasted polls, never a lost wake-up).
 //!
 //! The drop decision of `DropOldest` and `DropNewest` looks only at the ring's real length; a
 //! full queue is one holding `N` items, whoever is waiting. Among producers waiting under
@@ -43,6 +46,7 @@
 
 mod error;
 mod future;
+mod lock;
 mod metrics;
 #[cfg(feature = "std")]
 mod std_mutex;
@@ -54,11 +58,11 @@ use core::cell::RefCell;
 use core::task::Waker;
 
 use embassy_sync::blocking_mutex::Mutex;
-use embassy_sync::blocking_mutex::raw::RawMutex;
 use heapless::Deque;
 
 pub use error::{CapacityError, Closed, Pushed, TryPopError, TryPushError};
 pub use future::{Pop, PopMany, Push};
+pub use lock::QueueMutex;
 pub use metrics::Metrics;
 #[cfg(feature = "std")]
 pub use std_mutex::StdRawMutex;
@@ -88,7 +92,7 @@ use waiters::Waiters;
 /// assert_eq!(queue.try_push(3), Ok(Pushed::Evicted(1)));
 /// assert_eq!(queue.try_pop(), Ok(2));
 /// ```
-pub struct Queue<M: RawMutex, T, const N: usize> {
+pub struct Queue<M: QueueMutex, T, const N: usize> {
     policy: Overflow,
     /// The capacity in force: `N`, or less when chosen at run time ([`Queue::with_capacity`]).
     limit: usize,
@@ -113,7 +117,7 @@ pub(crate) enum Step<T> {
     Closed(T),
 }
 
-impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
+impl<M: QueueMutex, T, const N: usize> Queue<M, T, N> {
     /// Creates an empty, open queue with the given overflow policy.
     ///
     /// `const`, so a queue can be a `static`. A capacity of 0 is rejected at compile time.
@@ -173,6 +177,7 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
     /// The item enters the queue only in the poll that completes the future. Dropping the future
     /// before that leaves the queue untouched and drops the item with the future; call
     /// [`Push::cancel`] instead of dropping it to get the item back.
+    #[inline]
     pub fn push(&self, item: T) -> Push<'_, M, T, N> {
         Push::new(self, item)
     }
@@ -186,6 +191,7 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
     ///
     /// [`TryPushError::Full`] (policy `Block`, queue full) or [`TryPushError::Closed`], each
     /// handing `item` back.
+    #[inline]
     pub fn try_push(&self, item: T) -> Result<Pushed<T>, TryPushError<T>> {
         match self.push_step(item, None) {
             Step::Done(pushed) => Ok(pushed),
@@ -202,6 +208,7 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
     ///
     /// Cancel safe: an item leaves the queue only in the poll that completes the future, so a
     /// dropped `Pop` has taken nothing.
+    #[inline]
     pub fn pop(&self) -> Pop<'_, M, T, N> {
         Pop::new(self)
     }
@@ -212,6 +219,7 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
     ///
     /// [`TryPopError::Empty`] if the queue is open and empty, [`TryPopError::Closed`] if it is
     /// closed and drained.
+    #[inline]
     pub fn try_pop(&self) -> Result<T, TryPopError> {
         self.pop_step(None)
     }
@@ -243,8 +251,7 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
     ///
     /// Idempotent; returns `true` only for the call that closed the queue.
     pub fn close(&self) -> bool {
-        let (first, senders, receivers) = self.state.lock(|cell| {
-            let mut state = cell.borrow_mut();
+        let (first, senders, receivers) = self.locked(|state| {
             let first = !state.closed;
             state.closed = true;
             (first, state.senders.take(), state.receivers.take())
@@ -256,12 +263,12 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
 
     /// Whether [`close`](Self::close) has been called.
     pub fn is_closed(&self) -> bool {
-        self.state.lock(|cell| cell.borrow().closed)
+        self.locked(|state| state.closed)
     }
 
     /// How many items are buffered now.
     pub fn len(&self) -> usize {
-        self.state.lock(|cell| cell.borrow().items.len())
+        self.locked(|state| state.items.len())
     }
 
     /// Whether no item is buffered now.
@@ -286,73 +293,93 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
 
     /// A consistent snapshot of the counters (see [`Metrics`]).
     pub fn metrics(&self) -> Metrics {
-        self.state.lock(|cell| cell.borrow().metrics)
+        self.locked(|state| state.metrics)
     }
 
-    // The three steps below keep the lock's closure small and return what is left to do as a
-    // small `After`: nothing (the common case), the one waiter to wake, or "several waiters"
-    // for the cold path `wake_other`. Moving whole waiter sets out of the closure, or writing
-    // an `Option<Waker>` through a captured reference, on every call had doubled or tripled
-    // the cost per item (measured with perf and the `overflow` benchmarks).
+    /// Runs `f` on the state with the queue's lock held (inlined: see [`QueueMutex`]).
+    #[inline(always)]
+    fn locked<R>(&self, f: impl FnOnce(&mut State<T, N>) -> R) -> R {
+        M::lock_data(&self.state, |cell| f(&mut cell.borrow_mut()))
+    }
+
+    // The three steps below decide under the lock and return a small enum (a tag and at most
+    // one item, so that for small items it comes back in registers) saying what is left to do
+    // once the lock is released: usually nothing, sometimes "wake the other side" for the cold
+    // path `wake_other`. Returning a waker or a waiter set from the lock, or writing one
+    // through a captured reference, had doubled or tripled the cost per item (measured with
+    // perf and the queue benchmarks).
 
     /// One push step under the lock. With a waker, a `Block` push on a full queue registers it
     /// (and `first_wait` decides whether that counts as a new producer wait).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_step(&self, item: T, waiter: Option<(&Waker, bool)>) -> Step<T> {
-        let (step, after) = self.state.lock(|cell| {
-            let mut state = cell.borrow_mut();
+        let step = self.locked(|state| {
             if state.closed {
-                return (Step::Closed(item), After::Nothing);
+                return PushStep::Closed(item);
             }
-
-            let room = state.items.len() < self.limit;
-            let pushed = match if room { state.items.push_back(item) } else { Err(item) } {
-                Ok(()) => Pushed::Admitted,
-                Err(item) => match self.overflow(&mut state, item, waiter) {
-                    Ok(pushed) => pushed,
-                    Err(stop) => return stop,
-                },
-            };
-
             // The length from the counters' invariant (`pushed - popped - evicted`) is plain
-            // arithmetic; asking the deque costs branches that kept this step from being inlined
-            // (measured: the one change that halved the cost of a push and pop pair).
-            let metrics = &mut state.metrics;
-            metrics.pushed += 1;
-            let len = (metrics.pushed - metrics.popped - metrics.evicted) as usize;
-            metrics.high_water = metrics.high_water.max(len);
-            (Step::Done(pushed), After::changed(&mut state.receivers))
+            // arithmetic; asking the deque costs branches that kept this step from being
+            // inlined (measured).
+            let step = if state.len() < self.limit {
+                match state.items.push_back(item) {
+                    Ok(()) => PushStep::Admitted { wake: false },
+                    // Not reached: the counters say there is room.
+                    Err(item) => return PushStep::Full { item, registered: false },
+                }
+            } else {
+                match self.overflow(state, item, waiter) {
+                    PushStep::Evicted { oldest, .. } => PushStep::Evicted { oldest, wake: false },
+                    decided => return decided,
+                }
+            };
+            state.metrics.pushed += 1;
+            state.metrics.high_water = state.metrics.high_water.max(state.len());
+            if state.receivers.len() == 0 { step } else { step.waking() }
         });
-        self.finish(after, Side::Receivers);
-        step
+
+        match step {
+            PushStep::Admitted { wake } => {
+                self.wake_other_if(wake, Side::Receivers);
+                Step::Done(Pushed::Admitted)
+            }
+            PushStep::Evicted { oldest, wake } => {
+                self.wake_other_if(wake, Side::Receivers);
+                Step::Done(Pushed::Evicted(oldest))
+            }
+            PushStep::Refused(item) => Step::Done(Pushed::Refused(item)),
+            PushStep::Full { item, registered } => {
+                if let (false, Some((waker, _))) = (registered, waiter) {
+                    // Every slot of the producers' set is taken: poll again soon instead.
+                    waker.wake_by_ref();
+                }
+                Step::Full(item)
+            }
+            PushStep::Closed(item) => Step::Closed(item),
+        }
     }
 
     /// The policy's decision on a full queue, kept out of line so that the common path of
-    /// `push_step` stays small. `Ok` means the item was admitted (possibly evicting one);
-    /// `Err` is the step to return as is.
+    /// `push_step` stays small.
     #[inline(never)]
     fn overflow(
         &self,
         state: &mut State<T, N>,
         item: T,
         waiter: Option<(&Waker, bool)>,
-    ) -> Result<Pushed<T>, (Step<T>, After)> {
+    ) -> PushStep<T> {
         match self.policy {
             Overflow::Block => {
-                let mut after = After::Nothing;
-                if let Some((waker, first_wait)) = waiter {
-                    if first_wait {
-                        state.metrics.producer_waits += 1;
-                    }
-                    if let Some(displaced) = state.senders.register(waker) {
-                        after = After::Wake(displaced);
-                    }
+                let Some((waker, first_wait)) = waiter else {
+                    return PushStep::Full { item, registered: false };
+                };
+                if first_wait {
+                    state.metrics.producer_waits += 1;
                 }
-                Err((Step::Full(item), after))
+                PushStep::Full { item, registered: state.senders.try_register(waker) }
             }
             Overflow::DropNewest => {
                 state.metrics.refused += 1;
-                Err((Step::Done(Pushed::Refused(item)), After::Nothing))
+                PushStep::Refused(item)
             }
             Overflow::DropOldest => match state.items.pop_front() {
                 // The front slot was just freed, so the append succeeds; were it ever to fail,
@@ -360,34 +387,41 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
                 Some(oldest) => match state.items.push_back(item) {
                     Ok(()) => {
                         state.metrics.evicted += 1;
-                        Ok(Pushed::Evicted(oldest))
+                        PushStep::Evicted { oldest, wake: false }
                     }
                     Err(item) => {
                         let _ = state.items.push_front(oldest);
-                        Err((Step::Full(item), After::Nothing))
+                        PushStep::Full { item, registered: false }
                     }
                 },
-                None => Err((Step::Full(item), After::Nothing)),
+                None => PushStep::Full { item, registered: false },
             },
         }
     }
 
     /// One pop step under the lock; with a waker, an empty open queue registers it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pop_step(&self, waiter: Option<&Waker>) -> Result<T, TryPopError> {
-        let (result, after) = self.state.lock(|cell| {
-            let mut state = cell.borrow_mut();
-            match state.items.pop_front() {
-                Some(item) => {
-                    state.metrics.popped += 1;
-                    (Ok(item), After::changed(&mut state.senders))
-                }
-                None if state.closed => (Err(TryPopError::Closed), After::Nothing),
-                None => (Err(TryPopError::Empty), After::register(&mut state.receivers, waiter)),
+        let step = self.locked(|state| match state.items.pop_front() {
+            Some(item) => {
+                state.metrics.popped += 1;
+                PopStep::Item { item, wake: state.senders.len() != 0 }
             }
+            None if state.closed => PopStep::Closed,
+            None => PopStep::Empty { registered: Self::register(&mut state.receivers, waiter) },
         });
-        self.finish(after, Side::Senders);
-        result
+
+        match step {
+            PopStep::Item { item, wake } => {
+                self.wake_other_if(wake, Side::Senders);
+                Ok(item)
+            }
+            PopStep::Closed => Err(TryPopError::Closed),
+            PopStep::Empty { registered } => {
+                Self::poll_again_unless(registered, waiter);
+                Err(TryPopError::Empty)
+            }
+        }
     }
 
     /// One batch-pop step under the lock. `Some(moved)` is final: items were moved, `out` was
@@ -398,8 +432,7 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
         out: &mut heapless::Vec<T, K>,
         waiter: Option<&Waker>,
     ) -> Option<usize> {
-        let (moved, after) = self.state.lock(|cell| {
-            let mut state = cell.borrow_mut();
+        let step = self.locked(|state| {
             let mut moved = 0;
             while !out.is_full() {
                 let Some(item) = state.items.pop_front() else { break };
@@ -414,24 +447,48 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
 
             if moved > 0 {
                 state.metrics.popped += moved as u64;
-                (Some(moved), After::changed(&mut state.senders))
+                PopStep::Item { item: moved, wake: state.senders.len() != 0 }
             } else if out.is_full() || state.closed {
-                (Some(0), After::Nothing)
+                PopStep::Closed
             } else {
-                (None, After::register(&mut state.receivers, waiter))
+                PopStep::Empty { registered: Self::register(&mut state.receivers, waiter) }
             }
         });
-        self.finish(after, Side::Senders);
-        moved
+
+        match step {
+            PopStep::Item { item: moved, wake } => {
+                self.wake_other_if(wake, Side::Senders);
+                Some(moved)
+            }
+            PopStep::Closed => Some(0),
+            PopStep::Empty { registered } => {
+                Self::poll_again_unless(registered, waiter);
+                None
+            }
+        }
     }
 
-    /// Does what a step left to do once the lock is released.
+    /// Registers `waker`, if any, in `set`, out of line: the path of a step that will wait.
+    /// Returns whether it is remembered now (false without a waker or with a full set).
+    #[inline(never)]
+    fn register(set: &mut Waiters, waker: Option<&Waker>) -> bool {
+        waker.is_some_and(|waker| set.try_register(waker))
+    }
+
+    /// A task that could not be registered because its side's set of waiters is full asks to
+    /// be polled again at once, so it is never forgotten (it busy-polls until a slot frees).
     #[inline]
-    fn finish(&self, after: After, other: Side) {
-        match after {
-            After::Nothing => {}
-            After::WakeOther => self.wake_other(other),
-            After::Wake(waker) => waker.wake(),
+    fn poll_again_unless(registered: bool, waker: Option<&Waker>) {
+        if let (false, Some(waker)) = (registered, waker) {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Wakes every waiter of one side if a step said there are some.
+    #[inline(always)]
+    fn wake_other_if(&self, wake: bool, side: Side) {
+        if wake {
+            self.wake_other(side);
         }
     }
 
@@ -441,53 +498,52 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
     #[cold]
     #[inline(never)]
     fn wake_other(&self, side: Side) {
-        let waiters = self.state.lock(|cell| {
-            let mut state = cell.borrow_mut();
-            match side {
-                Side::Senders => state.senders.take(),
-                Side::Receivers => state.receivers.take(),
-            }
+        let waiters = self.locked(|state| match side {
+            Side::Senders => state.senders.take(),
+            Side::Receivers => state.receivers.take(),
         });
         waiters.wake_all();
     }
 }
 
-/// What a step leaves to do after the lock is released.
-enum After {
-    Nothing,
-    /// Wake this one task: the only waiter of the other side, or one pushed out of a full set
-    /// (which then registers again).
-    Wake(Waker),
-    /// The other side has several waiters: take and wake them all.
-    WakeOther,
+impl<T, const N: usize> State<T, N> {
+    /// How many items are buffered, from the counters' invariant.
+    #[inline(always)]
+    fn len(&self) -> usize {
+        (self.metrics.pushed - self.metrics.popped - self.metrics.evicted) as usize
+    }
 }
 
-impl After {
-    /// After a change that the waiters in `set` wait for: take the single waiter at once (the
-    /// common case), or leave several to the cold path.
+/// What a push step decided under the lock. `wake` asks for the waiting consumers to be woken
+/// once the lock is released; `registered: false` on a `Full` push that had a waker means the
+/// producers' set was full, so the task must poll again by itself.
+enum PushStep<T> {
+    Admitted { wake: bool },
+    Evicted { oldest: T, wake: bool },
+    Refused(T),
+    Full { item: T, registered: bool },
+    Closed(T),
+}
+
+impl<T> PushStep<T> {
+    /// The same decision, with the waiting consumers to be woken.
     #[inline(always)]
-    fn changed(set: &mut Waiters) -> After {
-        if set.len() == 0 { After::Nothing } else { After::waiting(set) }
-    }
-
-    /// The part of [`After::changed`] for a set with waiters, out of line.
-    #[cold]
-    #[inline(never)]
-    fn waiting(set: &mut Waiters) -> After {
-        if set.len() == 1 {
-            return set.take_last().map_or(After::Nothing, After::Wake);
-        }
-        After::WakeOther
-    }
-
-    /// Registers `waker`, if any, in `set`, out of line: the path of a step that will wait.
-    #[inline(never)]
-    fn register(set: &mut Waiters, waker: Option<&Waker>) -> After {
-        match waker.and_then(|waker| set.register(waker)) {
-            Some(displaced) => After::Wake(displaced),
-            None => After::Nothing,
+    fn waking(self) -> Self {
+        match self {
+            PushStep::Admitted { .. } => PushStep::Admitted { wake: true },
+            PushStep::Evicted { oldest, .. } => PushStep::Evicted { oldest, wake: true },
+            other => other,
         }
     }
+}
+
+/// What a pop step decided under the lock: an item (or a count, for a batch) and whether
+/// waiting producers are to be woken; an empty open queue, and whether the consumer is
+/// remembered; or nothing more to take (closed and drained, or a full batch buffer).
+enum PopStep<I> {
+    Item { item: I, wake: bool },
+    Empty { registered: bool },
+    Closed,
 }
 
 /// Which waiter set of a queue.
@@ -497,12 +553,9 @@ enum Side {
     Receivers,
 }
 
-impl<M: RawMutex, T, const N: usize> core::fmt::Debug for Queue<M, T, N> {
+impl<M: QueueMutex, T, const N: usize> core::fmt::Debug for Queue<M, T, N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let (len, closed) = self.state.lock(|cell| {
-            let state = cell.borrow();
-            (state.items.len(), state.closed)
-        });
+        let (len, closed) = self.locked(|state| (state.items.len(), state.closed));
         f.debug_struct("Queue")
             .field("policy", &self.policy)
             .field("capacity", &self.limit)

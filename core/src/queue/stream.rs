@@ -8,13 +8,12 @@ use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use embassy_sync::blocking_mutex::raw::RawMutex;
 use futures_core::Stream;
 use futures_sink::Sink;
 
-use super::{Pushed, Queue, Step, TryPopError};
+use super::{Pushed, Queue, QueueMutex, Step, TryPopError};
 
-impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
+impl<M: QueueMutex, T, const N: usize> Queue<M, T, N> {
     /// This queue read as a `futures` [`Stream`]: yields items oldest first and ends once the
     /// queue is closed and drained.
     pub fn stream(&self) -> QueueStream<'_, M, T, N> {
@@ -34,11 +33,11 @@ impl<M: RawMutex, T, const N: usize> Queue<M, T, N> {
 /// Cancel safe: an item leaves the queue only in the `poll_next` that returns it.
 #[derive(Debug)]
 #[must_use = "streams do nothing unless polled"]
-pub struct QueueStream<'a, M: RawMutex, T, const N: usize> {
+pub struct QueueStream<'a, M: QueueMutex, T, const N: usize> {
     queue: &'a Queue<M, T, N>,
 }
 
-impl<M: RawMutex, T, const N: usize> Stream for QueueStream<'_, M, T, N> {
+impl<M: QueueMutex, T, const N: usize> Stream for QueueStream<'_, M, T, N> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
@@ -111,13 +110,13 @@ impl<T> core::error::Error for SinkError<T> {}
 /// An item held while the queue is full is dropped with the sink if the sink is dropped before
 /// a flush completes; flush before dropping to be sure it is in.
 #[must_use = "sinks do nothing unless polled"]
-pub struct QueueSink<'a, M: RawMutex, T, const N: usize> {
+pub struct QueueSink<'a, M: QueueMutex, T, const N: usize> {
     queue: &'a Queue<M, T, N>,
     pending: Option<T>,
     waited: bool,
 }
 
-impl<M: RawMutex, T, const N: usize> QueueSink<'_, M, T, N> {
+impl<M: QueueMutex, T, const N: usize> QueueSink<'_, M, T, N> {
     /// Maps a finished push step to the sink's result; `Full` puts the item back as pending.
     fn settle(&mut self, step: Step<T>) -> Poll<Result<(), SinkError<T>>> {
         match step {
@@ -141,9 +140,9 @@ impl<M: RawMutex, T, const N: usize> QueueSink<'_, M, T, N> {
     }
 }
 
-impl<M: RawMutex, T, const N: usize> Unpin for QueueSink<'_, M, T, N> {}
+impl<M: QueueMutex, T, const N: usize> Unpin for QueueSink<'_, M, T, N> {}
 
-impl<M: RawMutex, T, const N: usize> Sink<T> for QueueSink<'_, M, T, N> {
+impl<M: QueueMutex, T, const N: usize> Sink<T> for QueueSink<'_, M, T, N> {
     type Error = SinkError<T>;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -178,7 +177,7 @@ impl<M: RawMutex, T, const N: usize> Sink<T> for QueueSink<'_, M, T, N> {
     }
 }
 
-impl<M: RawMutex, T, const N: usize> fmt::Debug for QueueSink<'_, M, T, N> {
+impl<M: QueueMutex, T, const N: usize> fmt::Debug for QueueSink<'_, M, T, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("QueueSink").field("holding", &self.pending.is_some()).finish()
     }

@@ -44,16 +44,19 @@ impl Waiters {
         }
     }
 
+    /// Remembers `waker` if it is new and there is a free slot; returns whether it is remembered
+    /// now. A full set turns a newcomer away instead of pushing anyone out: the queue then has
+    /// the newcomer poll again by itself.
+    #[inline]
+    pub(crate) fn try_register(&mut self, waker: &Waker) -> bool {
+        self.wakers.iter().any(|known| known.will_wake(waker))
+            || self.wakers.push(waker.clone()).is_ok()
+    }
+
     /// How many tasks are waiting.
     #[inline]
     pub(crate) fn len(&self) -> usize {
         self.wakers.len()
-    }
-
-    /// Takes the most recently registered waker out, if any.
-    #[inline]
-    pub(crate) fn take_last(&mut self) -> Option<Waker> {
-        self.wakers.pop()
     }
 
     /// Empties the set and returns what it held, to be woken outside the lock.

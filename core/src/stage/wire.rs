@@ -3,7 +3,7 @@
 //!
 //! Both are plain futures for the host to spawn. What they cannot deliver they hand back.
 
-use embassy_sync::blocking_mutex::raw::RawMutex;
+use crate::queue::QueueMutex;
 
 use super::{Delivery, Rejected, Sink, Source};
 use crate::queue::{Pushed, Queue};
@@ -44,7 +44,7 @@ pub async fn pump<S, M, const N: usize>(
 ) -> Result<PumpReport, S::Error>
 where
     S: Source,
-    M: RawMutex,
+    M: QueueMutex,
 {
     let mut report = PumpReport::default();
     while let Some(Delivery { item, receipt }) = source.receive().await? {
@@ -105,7 +105,7 @@ pub async fn deliver<K, M, T, const N: usize, const B: usize>(
 ) -> Result<DeliverReport, K::Error>
 where
     K: Sink<T>,
-    M: RawMutex,
+    M: QueueMutex,
 {
     let mut report = DeliverReport::default();
     let mut batch: heapless::Vec<T, B> = heapless::Vec::new();

@@ -9,7 +9,7 @@ use core::pin::{Pin, pin};
 use core::task::Poll;
 use core::time::Duration;
 
-use embassy_sync::blocking_mutex::raw::RawMutex;
+use crate::queue::QueueMutex;
 
 use super::{Control, Handler, Lifecycle, Timer};
 use crate::queue::{Push, Queue};
@@ -67,7 +67,7 @@ pub struct StopReport {
 /// queued are handed back. When the last worker ends, the stage closes its output queue so a
 /// downstream stage drains and ends in turn (so a queue fed by several stages ends with the
 /// first of them).
-pub struct Stage<'q, M: RawMutex, In, H: Handler<In>, const NI: usize, const NO: usize> {
+pub struct Stage<'q, M: QueueMutex, In, H: Handler<In>, const NI: usize, const NO: usize> {
     input: &'q Queue<M, In, NI>,
     output: &'q Queue<M, H::Out, NO>,
     handler: H,
@@ -77,7 +77,7 @@ pub struct Stage<'q, M: RawMutex, In, H: Handler<In>, const NI: usize, const NO:
 
 impl<'q, M, In, H, const NI: usize, const NO: usize> Stage<'q, M, In, H, NI, NO>
 where
-    M: RawMutex,
+    M: QueueMutex,
     H: Handler<In>,
 {
     /// A stage in [`Lifecycle::Idle`] between two queues.
