@@ -58,13 +58,19 @@ impl Failure {
     /// A reason longer than [`REASON_CAPACITY`] bytes is cut at the last character boundary
     /// that fits; [`Failure::is_truncated`] then says so.
     pub fn new(kind: FailureKind, reason: &str) -> Failure {
+        // `get` rather than indexing: a cut off a character boundary is skipped, not a panic
+        // path (which would pull `core::fmt`'s character printing into every firmware).
         let mut cut = reason.len().min(REASON_CAPACITY);
-        while !reason.is_char_boundary(cut) {
-            cut -= 1;
-        }
+        let fits = loop {
+            match reason.get(..cut) {
+                Some(fits) => break fits,
+                // Ends at 0 at the latest, which is always a boundary.
+                None => cut = cut.saturating_sub(1),
+            }
+        };
         let mut kept = heapless::String::new();
         // Cannot fail: `cut` is at most the capacity.
-        let _ = kept.push_str(&reason[..cut]);
+        let _ = kept.push_str(fits);
         Failure { kind, reason: kept }
     }
 
