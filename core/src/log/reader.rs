@@ -45,6 +45,15 @@ pub struct ReadStats {
 #[derive(Debug)]
 pub struct Reader<B> {
     pub(crate) buf: B,
+    pub(crate) at: Cursor,
+}
+
+/// Where a reader is and what it has met: everything but its buffer. The code that walks
+/// records works on a `Cursor` and a `&mut [u8]`, so it exists once per storage type and not
+/// once more per buffer type (recovery's `&mut [u8]`, a queue's array: 3.3 KB of Cortex-M code
+/// when it was generic over the buffer).
+#[derive(Debug)]
+pub(crate) struct Cursor {
     pub(crate) segment: Option<SegmentId>,
     pub(crate) offset: u64,
     pub(crate) win_start: u64,
@@ -70,10 +79,21 @@ pub(crate) enum Step {
     End { bad_from: Option<u64>, end: u64 },
 }
 
-impl<B: AsMut<[u8]> + AsRef<[u8]>> Reader<B> {
-    pub(crate) fn new(buf: B, skip_through: u64) -> Self {
-        Reader {
-            buf,
+impl<B> Reader<B> {
+    /// Damage this reader has met so far.
+    pub fn stats(&self) -> ReadStats {
+        self.at.stats
+    }
+
+    /// The position after the last record this reader returned or passed over.
+    pub fn position(&self) -> Checkpoint {
+        Checkpoint(self.at.last_seq.max(self.at.skip_through))
+    }
+}
+
+impl Cursor {
+    pub(crate) fn new(skip_through: u64) -> Self {
+        Cursor {
             segment: None,
             offset: 0,
             win_start: 0,
@@ -84,16 +104,6 @@ impl<B: AsMut<[u8]> + AsRef<[u8]>> Reader<B> {
             cuts: 0,
             deletions: 0,
         }
-    }
-
-    /// Damage this reader has met so far.
-    pub fn stats(&self) -> ReadStats {
-        self.stats
-    }
-
-    /// The position after the last record this reader returned or passed over.
-    pub fn position(&self) -> Checkpoint {
-        Checkpoint(self.last_seq.max(self.skip_through))
     }
 
     pub(crate) fn enter_segment(&mut self, id: SegmentId) {
@@ -107,22 +117,23 @@ impl<B: AsMut<[u8]> + AsRef<[u8]>> Reader<B> {
     async fn fill<S: Storage>(
         &mut self,
         storage: &mut S,
+        buf: &mut [u8],
         id: SegmentId,
         from: u64,
     ) -> Result<(), S::Error> {
-        let n = storage.read(id, from, self.buf.as_mut()).await?;
+        let n = storage.read(id, from, buf).await?;
         self.win_start = from;
         self.win_len = n;
         Ok(())
     }
 
     /// Bytes available in the window from segment offset `at`, or `None` if `at` is outside.
-    fn window_from(&self, at: u64) -> Option<&[u8]> {
+    fn window_from<'b>(&self, buf: &'b [u8], at: u64) -> Option<&'b [u8]> {
         let end = self.win_start + self.win_len as u64;
         if at < self.win_start || at >= end {
             return None;
         }
-        Some(&self.buf.as_ref()[(at - self.win_start) as usize..self.win_len])
+        buf.get((at - self.win_start) as usize..self.win_len)
     }
 
     /// Makes sure the window holds `need` bytes from `at` if the segment has them; returns
@@ -130,21 +141,27 @@ impl<B: AsMut<[u8]> + AsRef<[u8]>> Reader<B> {
     async fn ensure<S: Storage>(
         &mut self,
         storage: &mut S,
+        buf: &mut [u8],
         id: SegmentId,
         at: u64,
         need: usize,
     ) -> Result<usize, S::Error> {
-        let have = self.window_from(at).map_or(0, <[u8]>::len);
+        let have = self.window_from(buf, at).map_or(0, <[u8]>::len);
         if have >= need {
             return Ok(have);
         }
-        self.fill(storage, id, at).await?;
+        self.fill(storage, buf, id, at).await?;
         Ok(self.win_len)
     }
 
     /// Decodes what starts at `at`: a record (seq, total length) or why not.
-    fn try_decode(&self, at: u64, max_payload: u32) -> Result<(u64, usize), DecodeError> {
-        let bytes = self.window_from(at).unwrap_or(&[]);
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        at: u64,
+        max_payload: u32,
+    ) -> Result<(u64, usize), DecodeError> {
+        let bytes = self.window_from(buf, at).unwrap_or(&[]);
         let record = format::decode_record(bytes, max_payload)?;
         Ok((record.seq, record.encoded_len()))
     }
@@ -153,6 +170,7 @@ impl<B: AsMut<[u8]> + AsRef<[u8]>> Reader<B> {
     pub(crate) async fn step<S: Storage>(
         &mut self,
         storage: &mut S,
+        buf: &mut [u8],
         max_payload: u32,
     ) -> Result<Step, S::Error> {
         let Some(id) = self.segment else {
@@ -161,16 +179,16 @@ impl<B: AsMut<[u8]> + AsRef<[u8]>> Reader<B> {
         let at = self.offset;
         let full = RECORD_HEADER_LEN + max_payload as usize;
 
-        let have = self.ensure(storage, id, at, RECORD_HEADER_LEN).await?;
+        let have = self.ensure(storage, buf, id, at, RECORD_HEADER_LEN).await?;
         if have == 0 {
             return Ok(Step::End { bad_from: None, end: at });
         }
-        let mut decoded = self.try_decode(at, max_payload);
+        let mut decoded = self.try_decode(buf, at, max_payload);
         if let Err(DecodeError::Incomplete { needed }) = decoded {
             // The record may run past the window: read again from its start.
             if needed <= full {
-                self.ensure(storage, id, at, needed).await?;
-                decoded = self.try_decode(at, max_payload);
+                self.ensure(storage, buf, id, at, needed).await?;
+                decoded = self.try_decode(buf, at, max_payload);
             }
         }
         if let Ok((seq, len)) = decoded {
@@ -187,8 +205,8 @@ impl<B: AsMut<[u8]> + AsRef<[u8]>> Reader<B> {
         // the next offset that holds a complete valid record with a greater seq.
         let mut probe = at + 1;
         loop {
-            if self.window_from(probe).map_or(0, <[u8]>::len) < RECORD_HEADER_LEN {
-                self.fill(storage, id, probe).await?;
+            if self.window_from(buf, probe).map_or(0, <[u8]>::len) < RECORD_HEADER_LEN {
+                self.fill(storage, buf, id, probe).await?;
                 if self.win_len < RECORD_HEADER_LEN {
                     // Not even a header fits before the end: nothing valid follows `at`.
                     let end = probe + self.win_len as u64;
@@ -196,13 +214,13 @@ impl<B: AsMut<[u8]> + AsRef<[u8]>> Reader<B> {
                     return Ok(Step::End { bad_from: Some(at), end });
                 }
             }
-            let bytes = self.window_from(probe).unwrap_or(&[]);
+            let bytes = self.window_from(buf, probe).unwrap_or(&[]);
             // The length check rejects almost every offset without touching a payload.
             if let Ok(len) = format::decode_record_len(bytes, max_payload) {
                 if bytes.len() < RECORD_HEADER_LEN + len as usize {
-                    self.fill(storage, id, probe).await?;
+                    self.fill(storage, buf, id, probe).await?;
                 }
-                if let Ok((seq, _)) = self.try_decode(probe, max_payload)
+                if let Ok((seq, _)) = self.try_decode(buf, probe, max_payload)
                     && seq > self.last_seq
                 {
                     self.offset = probe;
@@ -241,8 +259,15 @@ impl<S: Storage> Log<S> {
             Start::Seq(seq) => seq.saturating_sub(1),
             Start::Oldest => 0,
         };
+        let at = self.cursor_at(skip_through).await?;
+        Ok(Reader { buf, at })
+    }
+
+    /// A cursor that passes over records `<= skip_through`, in the segment where the first
+    /// record after them would be.
+    async fn cursor_at(&mut self, skip_through: u64) -> Result<Cursor, LogError<S::Error>> {
         let first = skip_through.saturating_add(1);
-        let mut reader = Reader::new(buf, skip_through);
+        let mut reader = Cursor::new(skip_through);
         reader.cuts = self.cuts;
         reader.deletions = self.deletions;
 
@@ -301,6 +326,23 @@ impl<S: Storage> Log<S> {
         reader: &'r mut Reader<B>,
         last: u64,
     ) -> Result<Option<format::RecordRef<'r>>, LogError<S::Error>> {
+        let Reader { buf, at: cursor } = reader;
+        let found = self.next_record(cursor, buf.as_mut(), last).await?;
+        let buf: &'r B = buf;
+        Ok(found.and_then(|(seq, at, len)| {
+            let payload = buf.as_ref().get(at + RECORD_HEADER_LEN..at + len)?;
+            Some(format::RecordRef { seq, payload })
+        }))
+    }
+
+    /// The walk of [`Log::read_up_to`] over the reader's cursor and buffer: the next record's
+    /// seq, and where it lies in `buf` (whole record, with header).
+    async fn next_record(
+        &mut self,
+        reader: &mut Cursor,
+        buf: &mut [u8],
+        last: u64,
+    ) -> Result<Option<(u64, usize, usize)>, LogError<S::Error>> {
         let max = self.config.max_payload;
         if reader.cuts != self.cuts {
             // Bytes this reader may have buffered were cut after a failed append; forget the
@@ -336,7 +378,7 @@ impl<S: Storage> Log<S> {
                     None => return Ok(None),
                 }
             }
-            match reader.step(&mut self.storage, max).await.map_err(LogError::Storage)? {
+            match reader.step(&mut self.storage, buf, max).await.map_err(LogError::Storage)? {
                 Step::Record { seq, at, len } => {
                     if seq <= reader.skip_through {
                         reader.last_seq = seq;
@@ -378,8 +420,7 @@ impl<S: Storage> Log<S> {
                 }
             }
         };
-        let bytes = &reader.buf.as_ref()[at..at + len];
-        Ok(Some(format::RecordRef { seq, payload: &bytes[RECORD_HEADER_LEN..] }))
+        Ok(Some((seq, at, len)))
     }
 
     /// Reads the next record and decodes its payload as a `T`.

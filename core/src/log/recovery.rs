@@ -5,7 +5,7 @@
 
 use crate::log::engine::{Log, LogConfig, LogError};
 use crate::log::format::{self, SEGMENT_HEADER_LEN};
-use crate::log::reader::{Reader, Step};
+use crate::log::reader::{Cursor, Step};
 use crate::log::storage::{SegmentId, Storage};
 
 /// What recovery found and did when a log was opened. All counts are zero for a clean log.
@@ -117,7 +117,7 @@ impl<S: Storage> Log<S> {
             0
         };
 
-        let mut reader = Reader::new(&mut *buf, 0);
+        let mut reader = Cursor::new(0);
         let mut newest: Option<Newest> = None;
         let mut expected: Option<u64> = None;
         let mut last_seq = 0u64;
@@ -154,7 +154,7 @@ impl<S: Storage> Log<S> {
             let mut seg = Newest { id, len, base, records: 0, bad_from: None };
             reader.enter_segment(id);
             loop {
-                match reader.step(&mut storage, config.max_payload).await {
+                match reader.step(&mut storage, buf, config.max_payload).await {
                     Err(e) => return Err(LogError::Storage(e)),
                     Ok(Step::Record { seq, .. }) => {
                         report.records += 1;
@@ -202,7 +202,7 @@ impl<S: Storage> Log<S> {
             if let Some(base) = seg.base {
                 floor_seq = floor_seq.max(base.saturating_sub(1));
             }
-            log.recover_newest(&seg, reader.buf).await?;
+            log.recover_newest(&seg, buf).await?;
         }
 
         log.report.checkpoint_ahead = acked > floor_seq;
