@@ -35,6 +35,7 @@ for line in \
     "^policy drop-oldest: .* ok$" \
     "^policy drop-newest: .* ok$" \
     "^reset: .* ok$" \
+    "^stage task: .* ok$" \
     "^RESULT: PASS$"; do
     if ! grep -q "$line" "$out"; then
         echo "firmware.sh: expected a line matching '$line'" >&2

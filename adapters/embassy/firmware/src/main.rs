@@ -11,6 +11,8 @@
 mod scenario;
 mod sensor;
 mod stages;
+#[cfg(not(any(feature = "baseline", feature = "footprint")))]
+mod task_stage;
 mod time_driver;
 mod uplink;
 
@@ -33,12 +35,12 @@ use plover_embassy::time::{EmbassyClock, EmbassyTimer};
 const READINGS: u32 = 400;
 
 #[embassy_executor::main]
-async fn main(_spawner: Spawner) {
+async fn main(spawner: Spawner) {
     if let Some(peripherals) = cortex_m::Peripherals::take() {
         time_driver::start(peripherals.SYST);
     }
     hprintln!("plover firmware: lm3s6965evb, {} KiB simulated NOR flash", FLASH_BYTES / 1024);
-    match run().await {
+    match run(spawner).await {
         Ok(()) => {
             hprintln!("RESULT: PASS");
             debug::exit(debug::EXIT_SUCCESS);
@@ -52,7 +54,7 @@ async fn main(_spawner: Spawner) {
 
 /// The footprint baseline: the same image with no plover code in it.
 #[cfg(feature = "baseline")]
-async fn run() -> Result<(), Failed> {
+async fn run(_spawner: Spawner) -> Result<(), Failed> {
     embassy_futures::yield_now().await;
     hprintln!("baseline: {} {}", READINGS, u64::from(READINGS) * 3);
     Ok(())
@@ -60,7 +62,7 @@ async fn run() -> Result<(), Failed> {
 
 /// The footprint probe: the library calls an application makes, and nothing else.
 #[cfg(all(feature = "footprint", not(feature = "baseline")))]
-async fn run() -> Result<(), Failed> {
+async fn run(_spawner: Spawner) -> Result<(), Failed> {
     let bytes = cortex_m::singleton!(: [u8; FLASH_BYTES] = [0; FLASH_BYTES])
         .ok_or("the flash buffer was taken twice")?;
     // The policy is picked at run time so that all three stay in the image.
@@ -71,7 +73,7 @@ async fn run() -> Result<(), Failed> {
 }
 
 #[cfg(not(any(feature = "baseline", feature = "footprint")))]
-async fn run() -> Result<(), Failed> {
+async fn run(spawner: Spawner) -> Result<(), Failed> {
     // Lets CI check that a failing firmware fails the run (set at build time).
     if option_env!("PLOVER_FIRMWARE_FORCE_FAIL").is_some() {
         return Err("forced by PLOVER_FIRMWARE_FORCE_FAIL at build time");
@@ -121,6 +123,13 @@ async fn run() -> Result<(), Failed> {
         run.uplink.duplicates,
         run.uplink.delivered
     );
+    let tasked = task_stage::run(spawner).await?;
+    hprintln!(
+        "stage task: a stage in its own embassy task handled {} and delivered {} in order ok",
+        tasked.report.handled,
+        tasked.delivered
+    );
+
     let erases = (0..scenario::PAGES).map(|p| flash.erase_count(p));
     let (min, max) = erases.fold((u32::MAX, 0), |(lo, hi), n| (lo.min(n), hi.max(n)));
     hprintln!("flash: {} pages, erases per page min {} max {}", scenario::PAGES, min, max);
