@@ -31,6 +31,32 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
+//!
+//! # A stage as an embassy task
+//!
+//! An embassy task cannot be generic and takes only `'static` arguments, so a stage that gets
+//! a task of its own lives in a `static` with its queues (all `const`-built; the
+//! critical-section mutex makes them `Sync`), and the task is written for its one type. The
+//! firmware in `adapters/embassy/firmware/src/task_stage.rs` runs this under QEMU in CI:
+//!
+//! ```ignore
+//! type Shared<T> = Queue<CriticalSectionRawMutex, T, 4>;
+//! type SquareStage = Stage<'static, CriticalSectionRawMutex, u32, Square, 4, 4>;
+//!
+//! static INPUT: Shared<u32> = Queue::new(Overflow::Block);
+//! static OUTPUT: Shared<u32> = Queue::new(Overflow::Block);
+//! static STAGE: SquareStage = Stage::new(&INPUT, Square, &OUTPUT, Duration::from_secs(1));
+//!
+//! #[embassy_executor::task]
+//! async fn square_worker(stage: &'static SquareStage) {
+//!     let report = stage.run(&plover_embassy::time::EmbassyTimer, drop).await;
+//!     // hand `report` to whoever checks it
+//! }
+//!
+//! // In the application: spawn the worker, start the stage, publish; `STAGE.stop()` drains it.
+//! spawner.spawn(square_worker(&STAGE)?);
+//! STAGE.start();
+//! ```
 #![no_std]
 
 #[cfg(test)]
