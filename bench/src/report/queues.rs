@@ -47,11 +47,12 @@ impl Writer<'_> {
         };
         self.goal("queues", "two threads: plover at least 2× tokio `mpsc`", met, figure);
         self.reason(
-            "Profile of 2026-12-03 (`docs/benchmarks-queue.md`): the hand-off is bound by \
-             waking a parked thread (futex wake and wait), which tokio pays too, and with the \
-             critical-section mutex by one process-wide lock. Doubling tokio needs fewer \
-             hand-offs, e.g. waking a blocked producer only once a batch of slots is free, \
-             which would weaken `Block`'s wake-as-soon-as-there-is-room promise.",
+            "Profile of 2026-12-04 (`docs/benchmarks-queue.md`, `StdRawMutex`): about 36 % of \
+             the samples are in the OS mutex (contended, then a futex wait) and 34 % in the \
+             kernel switching threads for park and unpark, which tokio pays too. Doubling tokio \
+             needs fewer hand-offs, e.g. waking a blocked producer only once a batch of slots \
+             is free, which would weaken `Block`'s wake-as-soon-as-there-is-room promise. The \
+             ratio moves between runs on this 2-core VM (1.0-1.7x on 2026-12-04).",
             None,
         );
 
@@ -82,10 +83,11 @@ impl Writer<'_> {
             }),
         );
         self.reason(
-            "Profile of 2026-12-03 (`docs/benchmarks-queue.md`): LLVM keeps the queue's locked \
-             step out of line (most samples sit in the two calls of `NoopRawMutex::lock`); \
-             the step does more than embassy's (counters, the closed flag, a set of waiters \
-             instead of one waker slot), which makes it too large to inline.",
+            "Profile of 2026-12-04 (`docs/benchmarks-queue.md`): the goal was missed while \
+             the queue's locked step ran out of line (embassy-sync's `RawMutex::lock` is not \
+             `#[inline]`) and returned its decision through memory; `QueueMutex` and a \
+             register-sized step fixed both. If it is missed again, profile the push and pop \
+             futures first.",
             plover.as_ref().zip(embassy.as_ref()),
         );
 
