@@ -378,3 +378,50 @@ fn a_pipeline_is_a_stage_handler() {
         .unwrap();
     assert_eq!(futures_lite::future::block_on(pipeline.handle(41)), Ok(42));
 }
+
+/// Counts how often it was woken.
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn more_lifecycle_waiters_than_slots_all_see_the_start_when_polled_only_after_a_wake() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Waker};
+
+    const WAITERS: usize = 20;
+    let (input, output): (Q<u32, 4>, Q<u32, 4>) =
+        (Queue::new(Overflow::Block), Queue::new(Overflow::Block));
+    let stage = Stage::new(&input, doubling(), &output, DEADLINE);
+    let counters: Vec<_> =
+        (0..WAITERS).map(|_| Arc::new(CountingWaker(AtomicUsize::new(0)))).collect();
+    let wakers: Vec<Waker> = counters.iter().map(|c| Waker::from(c.clone())).collect();
+    let mut waits: Vec<_> =
+        (0..WAITERS).map(|_| Some(Box::pin(stage.control().reached(Lifecycle::Running)))).collect();
+    for (wait, waker) in waits.iter_mut().zip(&wakers) {
+        let polled = wait.as_mut().map(|w| w.as_mut().poll(&mut Context::from_waker(waker)));
+        assert_eq!(polled, Some(Poll::Pending));
+    }
+
+    assert!(stage.start());
+    // Like an executor: a waiter is polled again only after its waker was woken.
+    let mut acted_on = [0; WAITERS];
+    while waits.iter().any(Option::is_some) {
+        let mut progressed = false;
+        for (i, wait) in waits.iter_mut().enumerate() {
+            let wakes = counters[i].0.load(Ordering::SeqCst);
+            let Some(future) = wait.as_mut().filter(|_| wakes != acted_on[i]) else { continue };
+            acted_on[i] = wakes;
+            progressed = true;
+            if future.as_mut().poll(&mut Context::from_waker(&wakers[i])).is_ready() {
+                *wait = None;
+            }
+        }
+        assert!(progressed, "waiters still wait but none was woken: a lost wake-up");
+    }
+}

@@ -329,9 +329,11 @@ impl<S: Storage> Log<S> {
         let Reader { buf, at: cursor } = reader;
         let found = self.next_record(cursor, buf.as_mut(), last).await?;
         let buf: &'r B = buf;
-        Ok(found.and_then(|(seq, at, len)| {
-            let payload = buf.as_ref().get(at + RECORD_HEADER_LEN..at + len)?;
-            Some(format::RecordRef { seq, payload })
+        // `next_record` returns a whole decoded record inside the window it just read, so the
+        // range is in the buffer and holds at least a header.
+        Ok(found.map(|(seq, at, len)| format::RecordRef {
+            seq,
+            payload: &buf.as_ref()[at + RECORD_HEADER_LEN..at + len],
         }))
     }
 

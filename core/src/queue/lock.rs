@@ -4,9 +4,11 @@
 //! inlined into the future that runs it. embassy-sync's `RawMutex::lock` is a generic method
 //! without `#[inline]`, so rustc puts its instances in the codegen unit of the mutex's module and
 //! every queue step turns into an out-of-line call (measured on the one-executor benchmark: about
-//! 40 % of the time per item with the default 16 codegen units, none with one). The impls below
-//! reach the same lock through embassy-sync's public `borrow` methods and are `#[inline(always)]`,
-//! so the step is inlined whatever the build's partitioning.
+//! 40 % of the time per item with the default 16 codegen units, none with one). The impls for
+//! embassy-sync's two mutexes reach the same lock through its public `borrow` methods and are
+//! `#[inline(always)]`, so the step is inlined whatever the build's partitioning. `StdRawMutex`
+//! keeps the provided method: an OS mutex shared by two threads costs far more than the call
+//! (marking its `lock` `#[inline]` made no measurable difference on the two-thread benchmark).
 
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex, RawMutex};
@@ -23,7 +25,8 @@ pub trait QueueMutex: RawMutex + Sized {
     /// Runs `f` on the data of `mutex` with the lock held.
     ///
     /// Implementations must give `f` the same exclusion as [`Mutex::lock`], which is what the
-    /// provided method calls; the ones in plover only call it in a way rustc can inline.
+    /// provided method calls. (Without `unsafe`, an impl can only reach the data through
+    /// embassy-sync's own `lock` and `borrow` methods, so it cannot give less.)
     #[inline(always)]
     fn lock_data<T, R>(mutex: &Mutex<Self, T>, f: impl FnOnce(&T) -> R) -> R {
         mutex.lock(f)

@@ -348,10 +348,7 @@ impl<M: QueueMutex, T, const N: usize> Queue<M, T, N> {
             }
             PushStep::Refused(item) => Step::Done(Pushed::Refused(item)),
             PushStep::Full { item, registered } => {
-                if let (false, Some((waker, _))) = (registered, waiter) {
-                    // Every slot of the producers' set is taken: poll again soon instead.
-                    waker.wake_by_ref();
-                }
+                Self::poll_again_unless(registered, waiter.map(|(waker, _)| waker));
                 Step::Full(item)
             }
             PushStep::Closed(item) => Step::Closed(item),

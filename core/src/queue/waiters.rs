@@ -10,9 +10,8 @@ use heapless::Vec;
 
 /// How many distinct tasks one side of a queue (or a stage control) remembers at once.
 ///
-/// A task beyond this number is still served, at a cost: registering it pushes out (and wakes)
-/// the longest-registered task, which re-registers when polled (spurious wake-ups, never lost
-/// ones).
+/// A task beyond this number is still served, at a cost: it is not remembered but woken at once,
+/// so it polls again and again until a slot frees (wasted polls, never a lost wake-up).
 pub(crate) const WAITER_SLOTS: usize = 8;
 
 /// The wakers of the tasks waiting for one condition ("room", "an item", "stop requested").
@@ -27,26 +26,9 @@ impl Waiters {
         Waiters { wakers: Vec::new() }
     }
 
-    /// Remembers `waker`. If the set is full, the longest-registered waker is pushed out and
-    /// returned for the caller to wake once it has released its lock; its task will poll again
-    /// and re-register (a spurious wake-up, not a lost one).
-    #[inline]
-    pub(crate) fn register(&mut self, waker: &Waker) -> Option<Waker> {
-        if self.wakers.iter().any(|known| known.will_wake(waker)) {
-            return None;
-        }
-
-        let displaced = if self.wakers.is_full() { Some(self.wakers.remove(0)) } else { None };
-        match self.wakers.push(waker.clone()) {
-            Ok(()) => displaced,
-            // Only possible if `WAITER_SLOTS` were 0: then wake the newcomer at once instead.
-            Err(newcomer) => Some(newcomer),
-        }
-    }
-
     /// Remembers `waker` if it is new and there is a free slot; returns whether it is remembered
-    /// now. A full set turns a newcomer away instead of pushing anyone out: the queue then has
-    /// the newcomer poll again by itself.
+    /// now. A full set turns a newcomer away instead of pushing anyone out: the caller then
+    /// wakes the newcomer's waker itself, so that its task polls again (and tries again).
     #[inline]
     pub(crate) fn try_register(&mut self, waker: &Waker) -> bool {
         self.wakers.iter().any(|known| known.will_wake(waker))
@@ -77,13 +59,5 @@ impl Waiters {
 pub(crate) fn wake(waiters: Option<Waiters>) {
     if let Some(waiters) = waiters {
         waiters.wake_all();
-    }
-}
-
-/// Wakes the optional waker pushed out of a full set.
-#[inline]
-pub(crate) fn wake_one(waker: Option<Waker>) {
-    if let Some(waker) = waker {
-        waker.wake();
     }
 }

@@ -10,7 +10,7 @@ use core::task::Poll;
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 
-use crate::queue::waiters::{Waiters, wake, wake_one};
+use crate::queue::waiters::{Waiters, wake};
 
 /// Where a stage is in its life. Phases only move forward.
 ///
@@ -86,15 +86,19 @@ impl<M: RawMutex> Control<M> {
     /// Cancel safe: it only observes the lifecycle.
     pub async fn reached(&self, lifecycle: Lifecycle) {
         poll_fn(|cx| {
-            let (now, displaced) = self.state.lock(|cell| {
+            let (reached, registered) = self.state.lock(|cell| {
                 let mut state = cell.borrow_mut();
-                let now = state.lifecycle;
-                let displaced =
-                    if now >= lifecycle { None } else { state.waiters.register(cx.waker()) };
-                (now, displaced)
+                let reached = state.lifecycle >= lifecycle;
+                (reached, reached || state.waiters.try_register(cx.waker()))
             });
-            wake_one(displaced);
-            if now >= lifecycle { Poll::Ready(()) } else { Poll::Pending }
+            if reached {
+                return Poll::Ready(());
+            }
+            if !registered {
+                // Every waiter slot is taken: poll again rather than be forgotten.
+                cx.waker().wake_by_ref();
+            }
+            Poll::Pending
         })
         .await
     }
