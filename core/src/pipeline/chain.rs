@@ -112,8 +112,20 @@ pub trait Chain<S> {
     /// Runs the whole chain when execution order is registration order (see the module docs);
     /// `order` is only for chains that cannot walk themselves.
     #[doc(hidden)]
-    fn run_in_order<'a>(&'a self, order: &'a [u8], call: &'a Call<S>)
-    -> impl Future<Output = Flow>;
+    fn run_in_order<'a>(
+        &'a self,
+        order: &'a [u8],
+        call: &'a Call<S>,
+    ) -> impl Future<Output = Flow> + Rewind;
+}
+
+/// A future of the in-order walk that can be set back to its start, so that a link can run
+/// the rest of the chain again (after a failure an interceptor recovered from) without
+/// building it anew.
+#[doc(hidden)]
+pub trait Rewind {
+    /// Drops whatever the future has started and puts it back to where it was when built.
+    fn rewind(self: Pin<&mut Self>);
 }
 
 /// One interceptor followed by the chain of those registered after it.
@@ -151,8 +163,8 @@ impl<S> Chain<S> for () {
         &'a self,
         _order: &'a [u8],
         _call: &'a Call<S>,
-    ) -> impl Future<Output = Flow> {
-        core::future::ready(Ok(()))
+    ) -> impl Future<Output = Flow> + Rewind {
+        EndOfChain
     }
 }
 
@@ -188,79 +200,204 @@ impl<S, I: Interceptor<S>, R: Chain<S>> Chain<S> for Link<I, R> {
         &'a self,
         order: &'a [u8],
         call: &'a Call<S>,
-    ) -> impl Future<Output = Flow> {
-        // A link the cursor has passed already ran, before a failure that an enclosing
-        // interceptor recovered from: it is skipped, and so is everything after `finish`.
-        let claimed = call.claim(call.len() - 1 - self.1.len());
+    ) -> impl Future<Output = Flow> + Rewind {
         LinkRun {
+            link: self,
             call,
-            head: if claimed { Some(self.0.intercept(call)) } else { None },
-            head_done: !claimed,
-            rest_finished: false,
-            make_rest: move || self.1.run_in_order(order, call),
-            rest: None,
+            // Zero-sized: it only gives the struct the type of the interceptor's future.
+            make_head: |link: &'a Self, call: &'a Call<S>| link.0.intercept(call),
+            state: LinkState::Start,
+            head: None,
+            rest: self.1.run_in_order(order, call),
         }
     }
+}
+
+/// The in-order walk past the last link: nothing to run.
+struct EndOfChain;
+
+impl Future for EndOfChain {
+    type Output = Flow;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Flow> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Rewind for EndOfChain {
+    #[inline(always)]
+    fn rewind(self: Pin<&mut Self>) {}
+}
+
+pin_project_lite::pin_project! {
+    /// A future built on its first poll, and built again after a [`Rewind`]; for chains whose
+    /// in-order walk is not a typed [`LinkRun`].
+    pub(crate) struct Rebuild<M, F> {
+        make: M,
+        #[pin]
+        future: Option<F>,
+    }
+}
+
+impl<M: Fn() -> F, F> Rebuild<M, F> {
+    pub(crate) fn new(make: M) -> Self {
+        Rebuild { make, future: None }
+    }
+}
+
+impl<M: Fn() -> F, F: Future> Future for Rebuild<M, F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let mut this = self.project();
+        if this.future.is_none() {
+            this.future.set(Some((this.make)()));
+        }
+        match this.future.as_pin_mut() {
+            Some(future) => future.poll(cx),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<M, F> Rewind for Rebuild<M, F> {
+    fn rewind(self: Pin<&mut Self>) {
+        self.project().future.set(None);
+    }
+}
+
+/// Where the in-order walk over one link stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LinkState {
+    /// Not polled since it was built or rewound.
+    Start,
+    /// The link's interceptor runs.
+    Head,
+    /// The interceptor waits in `proceed` while the rest of the chain runs inside it.
+    Nested,
+    /// The interceptor is done or was skipped; the rest of the chain is not started yet.
+    HeadDone,
+    /// The rest of the chain runs after the interceptor.
+    After,
+    /// The output was returned.
+    Done,
 }
 
 pin_project_lite::pin_project! {
     /// The in-order walk over one link: run its interceptor if the cursor is at it, with the
     /// rest of the chain nested inside whenever it waits in `proceed`, then the rest after it.
     ///
-    /// A hand-written future rather than an `async fn`: the interceptor's and the rest's
-    /// future types are inferred where it is built, and polling it costs a few branches. The
-    /// rest is kept in one slot, so a chain of `N` links is one future of `N` nested parts.
-    struct LinkRun<'a, S, F, G, M> {
+    /// A hand-written future rather than an `async fn`, built with the walks of every link
+    /// after it already in place (each waits in `Start`, which costs a few stores), so that
+    /// moving on to the rest builds nothing. The first poll, which for an interceptor that
+    /// does not wait is the only one, runs straight through: claim, start and poll the
+    /// interceptor, poll the rest. A rest that already ran (inside the interceptor, before it
+    /// recovered from a failure) is [rewound](Rewind) before it runs again.
+    struct LinkRun<'a, L, S, H, F, G> {
+        link: &'a L,
         call: &'a Call<S>,
+        make_head: H,
+        state: LinkState,
         #[pin]
         head: Option<F>,
-        head_done: bool,
-        // The rest ran to its end without a failure: nothing is left after it.
-        rest_finished: bool,
-        make_rest: M,
         #[pin]
-        rest: Option<G>,
+        rest: G,
     }
 }
 
-impl<S, F, G, M> Future for LinkRun<'_, S, F, G, M>
+impl<'a, S, I, R, H, F, G> Future for LinkRun<'a, Link<I, R>, S, H, F, G>
 where
+    R: Chain<S>,
+    H: Fn(&'a Link<I, R>, &'a Call<S>) -> F,
     F: Future<Output = Result<(), Failure>>,
-    G: Future<Output = Flow>,
-    M: Fn() -> G,
+    G: Future<Output = Flow> + Rewind,
 {
     type Output = Flow;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Flow> {
         let mut this = self.project();
-        let call = *this.call;
-        loop {
-            if let Some(rest) = this.rest.as_mut().as_pin_mut() {
-                let downstream = core::task::ready!(rest.poll(cx));
-                if *this.head_done {
-                    // Done: the spent rest is dropped with this future.
-                    return Poll::Ready(downstream);
+        let (link, call) = (*this.link, *this.call);
+        // The state is kept in a local while the walk moves on, and stored once when the poll
+        // returns; the checks follow the order in which a link moves on, so the first poll
+        // falls through them and only a recovered `proceed` goes round again.
+        let mut state = *this.state;
+        let output = loop {
+            if state == LinkState::Start {
+                // A link the cursor has passed already ran, before a failure that an enclosing
+                // interceptor recovered from: it is skipped, and so is everything after
+                // `finish`.
+                state = if call.claim(call.len() - 1 - link.1.len()) {
+                    this.head.set(Some((this.make_head)(link, call)));
+                    LinkState::Head
+                } else {
+                    LinkState::HeadDone
+                };
+            }
+            if state == LinkState::Head {
+                let Some(head) = this.head.as_mut().as_pin_mut() else {
+                    state = LinkState::Done;
+                    break Poll::Ready(call.fail(Failure::internal("interceptor lost")));
+                };
+                match poll_step(head, cx, call) {
+                    Poll::Pending => break Poll::Pending,
+                    Poll::Ready(Step::Done) => state = LinkState::HeadDone,
+                    Poll::Ready(Step::Failed) => {
+                        state = LinkState::Done;
+                        break Poll::Ready(Err(Parked));
+                    }
+                    Poll::Ready(Step::Proceed) => {
+                        this.rest.as_mut().rewind();
+                        state = LinkState::Nested;
+                    }
                 }
-                this.rest.set(None);
-                *this.rest_finished = downstream.is_ok();
+            }
+            if state == LinkState::HeadDone {
+                // Nothing is left when the cursor is at the end: the rest ran to its end inside
+                // the interceptor, or the call is finished. Otherwise the rest goes on from the
+                // cursor, which after a recovered failure is past the interceptor that failed.
+                if call.is_done() {
+                    state = LinkState::Done;
+                    break Poll::Ready(Ok(()));
+                }
+                this.rest.as_mut().rewind();
+                state = LinkState::After;
+            }
+            // One place polls the rest, inside the interceptor or after it: the rest's poll is
+            // inlined here, so a second call site would double the code at every level.
+            if state == LinkState::Nested || state == LinkState::After {
+                let downstream = match this.rest.as_mut().poll(cx) {
+                    Poll::Ready(downstream) => downstream,
+                    Poll::Pending => break Poll::Pending,
+                };
+                if state == LinkState::After {
+                    state = LinkState::Done;
+                    break Poll::Ready(downstream);
+                }
                 call.deliver(downstream);
+                state = LinkState::Head;
+                continue;
             }
-            if !*this.head_done {
-                match this.head.as_mut().as_pin_mut() {
-                    Some(head) => match core::task::ready!(poll_step(head, cx, call)) {
-                        Step::Done => *this.head_done = true,
-                        Step::Failed => return Poll::Ready(Err(Parked)),
-                        Step::Proceed => {}
-                    },
-                    None => *this.head_done = true,
-                }
-            }
-            // After a recovered failure the rest goes on from the cursor, past the interceptor
-            // that failed; after a rest that ran to its end there is nothing left.
-            if *this.head_done && *this.rest_finished {
-                return Poll::Ready(Ok(()));
-            }
-            this.rest.set(Some((this.make_rest)()));
+            // Polled again after it returned.
+            break Poll::Ready(Ok(()));
+        };
+        *this.state = state;
+        output
+    }
+}
+
+impl<'a, S, I, R, H, F, G> Rewind for LinkRun<'a, Link<I, R>, S, H, F, G>
+where
+    G: Rewind,
+{
+    #[inline]
+    fn rewind(self: Pin<&mut Self>) {
+        let mut this = self.project();
+        if *this.state != LinkState::Start {
+            this.head.set(None);
+            this.rest.as_mut().rewind();
+            *this.state = LinkState::Start;
         }
     }
 }

@@ -11,7 +11,7 @@ use core::future::Future;
 use core::pin::Pin;
 
 use super::call::{Call, Flow};
-use super::chain::{Chain, Concat, Interceptor, run_level};
+use super::chain::{Chain, Concat, Interceptor, Rebuild, Rewind, run_level};
 use super::{Phase, Pipeline, PipelineError};
 use crate::failure::Failure;
 
@@ -73,9 +73,9 @@ impl<S> Chain<S> for DynChain<S> {
         &'a self,
         order: &'a [u8],
         call: &'a Call<S>,
-    ) -> impl Future<Output = Flow> {
+    ) -> impl Future<Output = Flow> + Rewind {
         // Boxed interceptors cannot be walked as a typed chain; the level driver serves.
-        boxed_level(self, order, call)
+        Rebuild::new(move || boxed_level(self, order, call))
     }
 }
 
