@@ -23,9 +23,6 @@ pub type Flow = Result<(), Parked>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parked;
 
-/// The cursor of a finished call: past every position.
-const FINISHED: usize = usize::MAX;
-
 const DELIVERY_NONE: u8 = 0;
 const DELIVERY_OK: u8 = 1;
 const DELIVERY_FAILED: u8 = 2;
@@ -53,10 +50,15 @@ pub struct Call<S> {
     /// What downstream returned, for the [`Proceed`] future that asked for it: one of the
     /// `DELIVERY_*` values.
     delivery: AtomicU8,
-    /// Position, in execution order, of the next interceptor to start; [`FINISHED`] once the
-    /// call is finished (and from then on: no step moves it back), so that one load answers
-    /// both "is the call finished?" and "may anything still start?".
-    cursor: AtomicUsize,
+    /// The cursor: how many interceptors, at the end of execution order, have not started
+    /// yet; the next to start is at position `len - remaining`. Finishing the call sets it to
+    /// 0 (and from then on no step raises it), so that one load answers both "is the call
+    /// finished?" and "may anything still start?", and the in-order walk, which knows how
+    /// many links follow each one, never needs `len`.
+    remaining: AtomicUsize,
+    /// Whether [`finish`](Call::finish) was called: `remaining` alone cannot tell a finished
+    /// call from one whose interceptors have all started.
+    finished: AtomicBool,
     /// Interceptors in this execution.
     len: usize,
     /// Set by a [`Proceed`] future that wants downstream to run; read by the driver.
@@ -69,7 +71,8 @@ impl<S> Call<S> {
             subject: SpinMutex::new(subject),
             failure: SpinMutex::new(None),
             delivery: AtomicU8::new(DELIVERY_NONE),
-            cursor: AtomicUsize::new(0),
+            remaining: AtomicUsize::new(len),
+            finished: AtomicBool::new(false),
             len,
             proceed_requested: AtomicBool::new(false),
         }
@@ -143,43 +146,42 @@ impl<S> Call<S> {
     /// included. Interceptors waiting in [`proceed`](Call::proceed) see it resolve `Ok` and
     /// finish their own code.
     pub fn finish(&self) {
-        self.cursor.store(FINISHED, Relaxed);
+        self.finished.store(true, Relaxed);
+        self.remaining.store(0, Relaxed);
     }
 
     /// Whether [`finish`](Call::finish) was called.
     pub fn is_finished(&self) -> bool {
-        self.cursor.load(Relaxed) == FINISHED
+        self.finished.load(Relaxed)
     }
 
-    /// Interceptors in this execution.
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Claims the interceptor at `position` for the in-order walk: `false` if the call is
-    /// finished or the cursor has already passed it.
-    pub(crate) fn claim(&self, position: usize) -> bool {
-        // A finished call's cursor is `FINISHED`, past every position.
-        if self.cursor.load(Relaxed) > position {
+    /// Claims, for the in-order walk, the interceptor followed by `after` others: `false` if
+    /// the call is finished or the cursor has already passed it.
+    #[inline]
+    pub(crate) fn claim(&self, after: usize) -> bool {
+        // A finished call has nothing remaining, so this refuses every interceptor.
+        if self.remaining.load(Relaxed) <= after {
             return false;
         }
-        self.cursor.store(position + 1, Relaxed);
+        self.remaining.store(after, Relaxed);
         true
     }
 
     /// Whether nothing is left to run downstream.
+    #[inline]
     pub(crate) fn is_done(&self) -> bool {
-        self.cursor.load(Relaxed) >= self.len
+        self.finished.load(Relaxed)
     }
 
     /// Claims the next interceptor to run, by position in execution order.
     pub(crate) fn advance(&self) -> Option<usize> {
-        let position = self.cursor.load(Relaxed);
-        if position >= self.len {
+        let remaining = self.remaining.load(Relaxed);
+        if remaining == 0 {
             return None;
         }
-        self.cursor.store(position + 1, Relaxed);
-        Some(position)
+        self.remaining.store(remaining - 1, Relaxed);
+        // `remaining` only ever starts at `len` and goes down.
+        Some(self.len.saturating_sub(remaining))
     }
 
     pub(crate) fn clear_proceed_request(&self) {

@@ -109,23 +109,60 @@ pub trait Chain<S> {
         call: &'a Call<S>,
     ) -> impl Future<Output = Flow>;
 
-    /// Runs the whole chain when execution order is registration order (see the module docs);
-    /// `order` is only for chains that cannot walk themselves.
+    /// The in-order walk over the chain, for when execution order is registration order (see
+    /// the module docs); `order` is only for chains that cannot walk themselves.
     #[doc(hidden)]
-    fn run_in_order<'a>(
-        &'a self,
-        order: &'a [u8],
-        call: &'a Call<S>,
-    ) -> impl Future<Output = Flow> + Rewind;
+    fn walk<'a>(&'a self, order: &'a [u8], call: &'a Call<S>) -> impl Walk<'a, Self, S>;
 }
 
-/// A future of the in-order walk that can be set back to its start, so that a link can run
-/// the rest of the chain again (after a failure an interceptor recovered from) without
-/// building it anew.
+/// The state of the in-order walk over a chain `C`, polled with the chain and the call passed
+/// in rather than stored, so that each link's part holds only its own state.
 #[doc(hidden)]
-pub trait Rewind {
-    /// Drops whatever the future has started and puts it back to where it was when built.
+pub trait Walk<'a, C: ?Sized, S> {
+    /// Polls the walk on; `chain` and `call` are the ones it was built for.
+    fn poll_walk(
+        self: Pin<&mut Self>,
+        chain: &'a C,
+        call: &'a Call<S>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Flow>;
+
+    /// Drops whatever the walk has started and puts it back to where it was when built, so
+    /// that a link can run the rest of the chain again (after a failure an interceptor
+    /// recovered from) without building it anew.
     fn rewind(self: Pin<&mut Self>);
+}
+
+pin_project_lite::pin_project! {
+    /// The whole chain walked in order, as a future.
+    pub(crate) struct InOrder<'a, C, S, W> {
+        chain: &'a C,
+        call: &'a Call<S>,
+        #[pin]
+        walk: W,
+    }
+}
+
+impl<'a, C: Chain<S>, S> InOrder<'a, C, S, ()> {
+    /// The in-order walk over `chain` for `call`.
+    #[inline]
+    pub(crate) fn new(
+        chain: &'a C,
+        order: &'a [u8],
+        call: &'a Call<S>,
+    ) -> InOrder<'a, C, S, impl Walk<'a, C, S>> {
+        InOrder { chain, call, walk: chain.walk(order, call) }
+    }
+}
+
+impl<'a, C, S, W: Walk<'a, C, S>> Future for InOrder<'a, C, S, W> {
+    type Output = Flow;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Flow> {
+        let this = self.project();
+        this.walk.poll_walk(this.chain, this.call, cx)
+    }
 }
 
 /// One interceptor followed by the chain of those registered after it.
@@ -159,11 +196,7 @@ impl<S> Chain<S> for () {
         })
     }
 
-    fn run_in_order<'a>(
-        &'a self,
-        _order: &'a [u8],
-        _call: &'a Call<S>,
-    ) -> impl Future<Output = Flow> + Rewind {
+    fn walk<'a>(&'a self, _order: &'a [u8], _call: &'a Call<S>) -> impl Walk<'a, Self, S> {
         EndOfChain
     }
 }
@@ -196,19 +229,14 @@ impl<S, I: Interceptor<S>, R: Chain<S>> Chain<S> for Link<I, R> {
         run_level(root, order, call, move || self.1.drive(root, order, call))
     }
 
-    fn run_in_order<'a>(
-        &'a self,
-        order: &'a [u8],
-        call: &'a Call<S>,
-    ) -> impl Future<Output = Flow> + Rewind {
-        LinkRun {
-            link: self,
-            call,
+    #[inline]
+    fn walk<'a>(&'a self, order: &'a [u8], call: &'a Call<S>) -> impl Walk<'a, Self, S> {
+        LinkWalk {
             // Zero-sized: it only gives the struct the type of the interceptor's future.
             make_head: |link: &'a Self, call: &'a Call<S>| link.0.intercept(call),
             state: LinkState::Start,
             head: None,
-            rest: self.1.run_in_order(order, call),
+            rest: self.1.walk(order, call),
         }
     }
 }
@@ -216,23 +244,24 @@ impl<S, I: Interceptor<S>, R: Chain<S>> Chain<S> for Link<I, R> {
 /// The in-order walk past the last link: nothing to run.
 struct EndOfChain;
 
-impl Future for EndOfChain {
-    type Output = Flow;
-
+impl<'a, S> Walk<'a, (), S> for EndOfChain {
     #[inline(always)]
-    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Flow> {
+    fn poll_walk(
+        self: Pin<&mut Self>,
+        _chain: &'a (),
+        _call: &'a Call<S>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Flow> {
         Poll::Ready(Ok(()))
     }
-}
 
-impl Rewind for EndOfChain {
     #[inline(always)]
     fn rewind(self: Pin<&mut Self>) {}
 }
 
 pin_project_lite::pin_project! {
-    /// A future built on its first poll, and built again after a [`Rewind`]; for chains whose
-    /// in-order walk is not a typed [`LinkRun`].
+    /// A future built on its first poll, and built again after a rewind: the in-order walk of
+    /// a chain that is not a typed list of [`Link`]s.
     pub(crate) struct Rebuild<M, F> {
         make: M,
         #[pin]
@@ -246,10 +275,13 @@ impl<M: Fn() -> F, F> Rebuild<M, F> {
     }
 }
 
-impl<M: Fn() -> F, F: Future> Future for Rebuild<M, F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+impl<'a, C: ?Sized, S, M: Fn() -> F, F: Future<Output = Flow>> Walk<'a, C, S> for Rebuild<M, F> {
+    fn poll_walk(
+        self: Pin<&mut Self>,
+        _chain: &'a C,
+        _call: &'a Call<S>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Flow> {
         let mut this = self.project();
         if this.future.is_none() {
             this.future.set(Some((this.make)()));
@@ -259,9 +291,7 @@ impl<M: Fn() -> F, F: Future> Future for Rebuild<M, F> {
             None => Poll::Pending,
         }
     }
-}
 
-impl<M, F> Rewind for Rebuild<M, F> {
     fn rewind(self: Pin<&mut Self>) {
         self.project().future.set(None);
     }
@@ -288,15 +318,13 @@ pin_project_lite::pin_project! {
     /// The in-order walk over one link: run its interceptor if the cursor is at it, with the
     /// rest of the chain nested inside whenever it waits in `proceed`, then the rest after it.
     ///
-    /// A hand-written future rather than an `async fn`, built with the walks of every link
-    /// after it already in place (each waits in `Start`, which costs a few stores), so that
-    /// moving on to the rest builds nothing. The first poll, which for an interceptor that
-    /// does not wait is the only one, runs straight through: claim, start and poll the
-    /// interceptor, poll the rest. A rest that already ran (inside the interceptor, before it
-    /// recovered from a failure) is [rewound](Rewind) before it runs again.
-    struct LinkRun<'a, L, S, H, F, G> {
-        link: &'a L,
-        call: &'a Call<S>,
+    /// Built with the walks of every link after it already in place (each waits in `Start`,
+    /// which costs a store or two), so that moving on to the rest builds nothing; the link and
+    /// the call come in as arguments, so nothing else is stored per link. The first poll,
+    /// which for an interceptor that does not wait is the only one, runs straight through:
+    /// claim, start and poll the interceptor, poll the rest. A rest that already ran (inside
+    /// the interceptor, before it recovered from a failure) is rewound before it runs again.
+    struct LinkWalk<H, F, G> {
         make_head: H,
         state: LinkState,
         #[pin]
@@ -306,19 +334,21 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<'a, S, I, R, H, F, G> Future for LinkRun<'a, Link<I, R>, S, H, F, G>
+impl<'a, S: 'a, I: 'a, R: 'a, H, F, G> Walk<'a, Link<I, R>, S> for LinkWalk<H, F, G>
 where
     R: Chain<S>,
     H: Fn(&'a Link<I, R>, &'a Call<S>) -> F,
     F: Future<Output = Result<(), Failure>>,
-    G: Future<Output = Flow> + Rewind,
+    G: Walk<'a, R, S>,
 {
-    type Output = Flow;
-
     #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Flow> {
+    fn poll_walk(
+        self: Pin<&mut Self>,
+        link: &'a Link<I, R>,
+        call: &'a Call<S>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Flow> {
         let mut this = self.project();
-        let (link, call) = (*this.link, *this.call);
         // The state is kept in a local while the walk moves on, and stored once when the poll
         // returns; the checks follow the order in which a link moves on, so the first poll
         // falls through them and only a recovered `proceed` goes round again.
@@ -328,7 +358,7 @@ where
                 // A link the cursor has passed already ran, before a failure that an enclosing
                 // interceptor recovered from: it is skipped, and so is everything after
                 // `finish`.
-                state = if call.claim(call.len() - 1 - link.1.len()) {
+                state = if call.claim(link.1.len()) {
                     this.head.set(Some((this.make_head)(link, call)));
                     LinkState::Head
                 } else {
@@ -367,7 +397,7 @@ where
             // One place polls the rest, inside the interceptor or after it: the rest's poll is
             // inlined here, so a second call site would double the code at every level.
             if state == LinkState::Nested || state == LinkState::After {
-                let downstream = match this.rest.as_mut().poll(cx) {
+                let downstream = match this.rest.as_mut().poll_walk(&link.1, call, cx) {
                     Poll::Ready(downstream) => downstream,
                     Poll::Pending => break Poll::Pending,
                 };
@@ -385,12 +415,7 @@ where
         *this.state = state;
         output
     }
-}
 
-impl<'a, S, I, R, H, F, G> Rewind for LinkRun<'a, Link<I, R>, S, H, F, G>
-where
-    G: Rewind,
-{
     #[inline]
     fn rewind(self: Pin<&mut Self>) {
         let mut this = self.project();

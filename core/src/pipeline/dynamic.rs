@@ -11,7 +11,7 @@ use core::future::Future;
 use core::pin::Pin;
 
 use super::call::{Call, Flow};
-use super::chain::{Chain, Concat, Interceptor, Rebuild, Rewind, run_level};
+use super::chain::{Chain, Concat, Interceptor, Rebuild, Walk, run_level};
 use super::{Phase, Pipeline, PipelineError};
 use crate::failure::Failure;
 
@@ -69,11 +69,7 @@ impl<S> Chain<S> for DynChain<S> {
         boxed_level(root, order, call)
     }
 
-    fn run_in_order<'a>(
-        &'a self,
-        order: &'a [u8],
-        call: &'a Call<S>,
-    ) -> impl Future<Output = Flow> + Rewind {
+    fn walk<'a>(&'a self, order: &'a [u8], call: &'a Call<S>) -> impl Walk<'a, Self, S> {
         // Boxed interceptors cannot be walked as a typed chain; the level driver serves.
         Rebuild::new(move || boxed_level(self, order, call))
     }

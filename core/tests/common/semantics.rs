@@ -154,6 +154,28 @@ fn finish_skips_the_rest_and_fallback_but_enclosing_interceptors_complete() {
 }
 
 #[test]
+fn a_call_is_finished_only_by_finish_not_by_running_out_of_interceptors() {
+    // The last interceptor, and the first one once everything after it ran, see a call with
+    // nothing left to start that was never finished.
+    let pipeline = new_pipeline::<Vec<bool>>()
+        .intercept_fn(Phase::MONITORING, async |call: &Call<Vec<bool>>| {
+            call.proceed().await?;
+            let finished = call.is_finished();
+            call.with_subject_mut(|seen| seen.push(finished));
+            Ok(())
+        })
+        .unwrap()
+        .intercept_fn(Phase::FALLBACK, async |call: &Call<Vec<bool>>| {
+            let finished = call.is_finished();
+            call.with_subject_mut(|seen| seen.push(finished));
+            Ok(())
+        })
+        .unwrap();
+
+    assert_eq!(block_on(pipeline.execute(Vec::new())), Ok(vec![false, false]));
+}
+
+#[test]
 fn proceed_after_finish_resolves_at_once() {
     let pipeline = new_pipeline::<u32>()
         .intercept_fn(Phase::FEATURES, async |call: &Call<u32>| {
