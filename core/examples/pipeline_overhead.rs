@@ -1,5 +1,5 @@
 //! Runs a million events through a pipeline of 0, 1 or 5 no-op interceptors (first argument),
-//! printing the execution future's size and the time per event. Under
+//! or of five interceptors that each `proceed` (`proceed`), printing the execution future's size and the time per event. Under
 //! `valgrind --tool=callgrind` it gives repeatable instruction counts per event, which is how
 //! the driver's overhead was profiled (see docs/benchmarks.md).
 use plover_core::{Call, Failure, Interceptor, Phase, Pipeline};
@@ -10,8 +10,32 @@ impl Interceptor<u64> for Noop {
         Ok(())
     }
 }
+/// Wraps everything downstream, Ktor style.
+struct Wrap;
+impl Interceptor<u64> for Wrap {
+    async fn intercept(&self, call: &Call<u64>) -> Result<(), Failure> {
+        std::hint::black_box(call);
+        call.proceed().await
+    }
+}
 fn main() {
-    let n: usize = std::env::args().nth(1).map(|a| a.parse().unwrap()).unwrap_or(5);
+    let arg = std::env::args().nth(1);
+    let n: usize = match arg.as_deref() {
+        Some("proceed") => 6,
+        Some(n) => n.parse().expect("0, 1, 5 or proceed"),
+        None => 5,
+    };
+    let wrap = Pipeline::<u64>::new()
+        .intercept(Phase::ACQUIRE, Wrap)
+        .unwrap()
+        .intercept(Phase::MONITORING, Wrap)
+        .unwrap()
+        .intercept(Phase::FEATURES, Wrap)
+        .unwrap()
+        .intercept(Phase::PROCESS, Wrap)
+        .unwrap()
+        .intercept(Phase::FALLBACK, Wrap)
+        .unwrap();
     let p0 = Pipeline::<u64>::new();
     let p1 = Pipeline::<u64>::new().intercept(Phase::ACQUIRE, Noop).unwrap();
     let p5 = Pipeline::<u64>::new()
@@ -36,8 +60,11 @@ fn main() {
                 1 => {
                     std::hint::black_box(p1.execute(i).await.ok());
                 }
-                _ => {
+                5 => {
                     std::hint::black_box(p5.execute(i).await.ok());
+                }
+                _ => {
+                    std::hint::black_box(wrap.execute(i).await.ok());
                 }
             }
         }

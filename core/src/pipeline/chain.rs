@@ -334,25 +334,28 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<'a, S: 'a, I: 'a, R: 'a, H, F, G> Walk<'a, Link<I, R>, S> for LinkWalk<H, F, G>
-where
-    R: Chain<S>,
-    H: Fn(&'a Link<I, R>, &'a Call<S>) -> F,
-    F: Future<Output = Result<(), Failure>>,
-    G: Walk<'a, R, S>,
-{
+impl<H, F, G> LinkWalk<H, F, G> {
+    /// Moves the walk on from `state`, which is where it stands.
     #[inline]
-    fn poll_walk(
+    fn run<'a, S, I, R>(
         self: Pin<&mut Self>,
         link: &'a Link<I, R>,
         call: &'a Call<S>,
         cx: &mut Context<'_>,
-    ) -> Poll<Flow> {
+        mut state: LinkState,
+    ) -> Poll<Flow>
+    where
+        S: 'a,
+        I: 'a,
+        R: Chain<S> + 'a,
+        H: Fn(&'a Link<I, R>, &'a Call<S>) -> F,
+        F: Future<Output = Result<(), Failure>>,
+        G: Walk<'a, R, S>,
+    {
         let mut this = self.project();
         // The state is kept in a local while the walk moves on, and stored once when the poll
         // returns; the checks follow the order in which a link moves on, so the first poll
         // falls through them and only a recovered `proceed` goes round again.
-        let mut state = *this.state;
         let output = loop {
             if state == LinkState::Start {
                 // A link the cursor has passed already ran, before a failure that an enclosing
@@ -414,6 +417,49 @@ where
         };
         *this.state = state;
         output
+    }
+
+    /// Polls a walk that has started: out of line, so that only the first poll, whose state
+    /// the compiler then knows, is inlined into the link before.
+    #[inline(never)]
+    fn poll_started<'a, S, I, R>(
+        self: Pin<&mut Self>,
+        link: &'a Link<I, R>,
+        call: &'a Call<S>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Flow>
+    where
+        S: 'a,
+        I: 'a,
+        R: Chain<S> + 'a,
+        H: Fn(&'a Link<I, R>, &'a Call<S>) -> F,
+        F: Future<Output = Result<(), Failure>>,
+        G: Walk<'a, R, S>,
+    {
+        let state = self.state;
+        self.run(link, call, cx, state)
+    }
+}
+
+impl<'a, S: 'a, I: 'a, R: 'a, H, F, G> Walk<'a, Link<I, R>, S> for LinkWalk<H, F, G>
+where
+    R: Chain<S>,
+    H: Fn(&'a Link<I, R>, &'a Call<S>) -> F,
+    F: Future<Output = Result<(), Failure>>,
+    G: Walk<'a, R, S>,
+{
+    #[inline]
+    fn poll_walk(
+        self: Pin<&mut Self>,
+        link: &'a Link<I, R>,
+        call: &'a Call<S>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Flow> {
+        if self.state == LinkState::Start {
+            self.run(link, call, cx, LinkState::Start)
+        } else {
+            self.poll_started(link, call, cx)
+        }
     }
 
     #[inline]
