@@ -6,10 +6,14 @@
 //! interceptor sees the flag, runs the rest of the pipeline, then polls the interceptor again
 //! with the result. Two drivers do that:
 //!
-//! - *In-order walk* (`run_link`), when execution order is registration order (interceptors
-//!   registered phase by phase, the common case): each link runs its own interceptor and
-//!   awaits the rest of the list inside it when it proceeds, or after it when it returns. The
-//!   nesting follows the list's type, so no dispatch is needed.
+//! - *In-order walk* ([`Walk`], `LinkWalk`), when execution order is registration order
+//!   (interceptors registered phase by phase, the common case): each link runs its own
+//!   interceptor and polls the rest of the list inside it when it proceeds, or after it when it
+//!   returns. The nesting follows the list's type, so no dispatch is needed. The walk of every
+//!   link is built up front and set back ([`Walk::rewind`]) when a link must run the rest
+//!   again; the link and the call are passed to each poll rather than stored per link; and a
+//!   link's first poll is inlined into the link before it with its state known, while later
+//!   polls go through one out-of-line copy.
 //! - *Levels* (`run_level`), for any order: a level starts interceptors one after the other,
 //!   found by index (`intercept_at`); when one waits in `proceed`, the level keeps its future
 //!   pinned and awaits the next level, which runs the rest. At most one interceptor per level
