@@ -111,3 +111,75 @@ fn finish_in_a_dynamic_pipeline_skips_fallback() {
     block_on(pipeline.execute(5)).unwrap();
     assert_eq!(*trace.lock().unwrap(), ["monitoring before", "monitoring after ok"]);
 }
+
+#[test]
+fn a_typed_pipeline_merged_with_a_dynamic_one_runs_every_interceptor_once_in_order() {
+    // The merged chain is a typed link followed by the boxed chain: execution walks the typed
+    // part and hands the rest to the boxed driver, whose indexes must count from the boxed
+    // chain's own start.
+    let trace: Trace = Arc::default();
+    let typed = plover_core::Pipeline::<u32>::new()
+        .intercept(
+            Phase::MONITORING,
+            FnInterceptor({
+                let trace = trace.clone();
+                async move |call: &Call<u32>| {
+                    trace.lock().unwrap().push("typed monitoring before".to_owned());
+                    let result = call.proceed().await;
+                    trace.lock().unwrap().push("typed monitoring after".to_owned());
+                    result
+                }
+            }),
+        )
+        .unwrap();
+    let mut dynamic = DynPipeline::<u32>::dynamic();
+    dynamic.add_interceptor(Phase::PROCESS, step(&trace, "dynamic process")).unwrap();
+    dynamic.add_interceptor(Phase::FALLBACK, step(&trace, "dynamic fallback")).unwrap();
+    let merged = typed.merge(dynamic).unwrap();
+
+    block_on(merged.execute(1)).unwrap();
+    assert_eq!(
+        std::mem::take(&mut *trace.lock().unwrap()),
+        [
+            "typed monitoring before",
+            "dynamic process",
+            "dynamic fallback",
+            "typed monitoring after"
+        ]
+    );
+}
+
+#[test]
+fn a_typed_pipeline_merged_after_registration_order_changes_still_runs_in_phase_order() {
+    // A typed interceptor in Fallback registered before the dynamic ones in Process: execution
+    // order differs from registration order, so the level driver dispatches by index across
+    // the typed link and the boxed chain.
+    let trace: Trace = Arc::default();
+    let typed = plover_core::Pipeline::<u32>::new()
+        .intercept(
+            Phase::FALLBACK,
+            FnInterceptor({
+                let trace = trace.clone();
+                async move |_: &Call<u32>| {
+                    trace.lock().unwrap().push("typed fallback".to_owned());
+                    Ok(())
+                }
+            }),
+        )
+        .unwrap();
+    let mut dynamic = DynPipeline::<u32>::dynamic();
+    dynamic.add_interceptor(Phase::PROCESS, step(&trace, "dynamic process")).unwrap();
+    dynamic.add_interceptor(Phase::MONITORING, wrapper(&trace, "dynamic monitoring")).unwrap();
+    let merged = typed.merge(dynamic).unwrap();
+
+    block_on(merged.execute(1)).unwrap();
+    assert_eq!(
+        std::mem::take(&mut *trace.lock().unwrap()),
+        [
+            "dynamic monitoring before",
+            "dynamic process",
+            "typed fallback",
+            "dynamic monitoring after ok"
+        ]
+    );
+}

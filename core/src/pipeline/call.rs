@@ -155,6 +155,12 @@ impl<S> Call<S> {
         self.finished.load(Relaxed)
     }
 
+    /// Interceptors in this execution.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     /// Claims, for the in-order walk, the interceptor followed by `after` others: `false` if
     /// the call is finished or the cursor has already passed it.
     #[inline]

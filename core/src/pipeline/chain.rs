@@ -193,7 +193,7 @@ impl<S> Chain<S> for () {
     ) -> impl Future<Output = Flow> {
         // The deepest level: every interceptor is already waiting above, so the cursor is at
         // the end and this level runs nothing. Asking for a deeper one cannot happen.
-        run_level(root, order, call, move || {
+        run_level(root, 0, order, call, move || {
             core::future::ready(
                 call.fail(Failure::internal("pipeline nested deeper than its length")),
             )
@@ -230,7 +230,7 @@ impl<S, I: Interceptor<S>, R: Chain<S>> Chain<S> for Link<I, R> {
         order: &'a [u8],
         call: &'a Call<S>,
     ) -> impl Future<Output = Flow> {
-        run_level(root, order, call, move || self.1.drive(root, order, call))
+        run_level(root, 0, order, call, move || self.1.drive(root, order, call))
     }
 
     #[inline]
@@ -263,6 +263,7 @@ impl<'a, S> Walk<'a, (), S> for EndOfChain {
     fn rewind(self: Pin<&mut Self>) {}
 }
 
+#[cfg(feature = "alloc")]
 pin_project_lite::pin_project! {
     /// A future built on its first poll, and built again after a rewind: the in-order walk of
     /// a chain that is not a typed list of [`Link`]s.
@@ -273,12 +274,14 @@ pin_project_lite::pin_project! {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl<M: Fn() -> F, F> Rebuild<M, F> {
     pub(crate) fn new(make: M) -> Self {
         Rebuild { make, future: None }
     }
 }
 
+#[cfg(feature = "alloc")]
 impl<'a, C: ?Sized, S, M: Fn() -> F, F: Future<Output = Flow>> Walk<'a, C, S> for Rebuild<M, F> {
     fn poll_walk(
         self: Pin<&mut Self>,
@@ -585,17 +588,27 @@ enum Step {
 
 /// One level of the driver: starts interceptors in execution order until none is left or the
 /// call is finished; runs `deeper` whenever the current one waits in `proceed`.
-pub(crate) async fn run_level<S, R, D, F>(root: &R, order: &[u8], call: &Call<S>, deeper: D) -> Flow
+///
+/// `root` holds the pipeline's interceptors from index `first` on: 0 for a whole pipeline, more
+/// for a boxed chain that ends a merged one and runs the end of an in-order walk.
+pub(crate) async fn run_level<S, R, D, F>(
+    root: &R,
+    first: usize,
+    order: &[u8],
+    call: &Call<S>,
+    deeper: D,
+) -> Flow
 where
     R: Chain<S>,
     D: Fn() -> F,
     F: Future<Output = Flow>,
 {
     while let Some(position) = call.advance() {
-        let Some(&index) = order.get(position) else {
-            return call.fail(Failure::internal("execution order shorter than the pipeline"));
+        let index = order.get(position).and_then(|&index| usize::from(index).checked_sub(first));
+        let Some(index) = index else {
+            return call.fail(Failure::internal("execution order does not fit the pipeline"));
         };
-        let mut interceptor = pin!(root.intercept_at(usize::from(index), call));
+        let mut interceptor = pin!(root.intercept_at(index, call));
         loop {
             let step = poll_fn(|cx| poll_step(interceptor.as_mut(), cx, call)).await;
             match step {

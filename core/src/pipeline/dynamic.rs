@@ -66,22 +66,28 @@ impl<S> Chain<S> for DynChain<S> {
         order: &'a [u8],
         call: &'a Call<S>,
     ) -> impl Future<Output = Flow> {
-        boxed_level(root, order, call)
+        boxed_level(root, 0, order, call)
     }
 
     fn walk<'a>(&'a self, order: &'a [u8], call: &'a Call<S>) -> impl Walk<'a, Self, S> {
-        // Boxed interceptors cannot be walked as a typed chain; the level driver serves.
-        Rebuild::new(move || boxed_level(self, order, call))
+        // Boxed interceptors cannot be walked as a typed chain; the level driver serves. A
+        // boxed chain is always the end of the pipeline (nothing can be merged after it but
+        // another boxed chain, which joins it), so its first interceptor's index is what the
+        // typed links before it leave.
+        let first = call.len().saturating_sub(self.len());
+        Rebuild::new(move || boxed_level(self, first, order, call))
     }
 }
 
-/// A level whose deeper levels are boxed: the depth is only known at run time.
+/// A level whose deeper levels are boxed: the depth is only known at run time. `root` holds
+/// the pipeline's interceptors from index `first` on.
 fn boxed_level<'a, S, R: Chain<S>>(
     root: &'a R,
+    first: usize,
     order: &'a [u8],
     call: &'a Call<S>,
 ) -> Pin<Box<dyn Future<Output = Flow> + 'a>> {
-    Box::pin(run_level(root, order, call, move || boxed_level(root, order, call)))
+    Box::pin(run_level(root, first, order, call, move || boxed_level(root, first, order, call)))
 }
 
 impl<S> Concat<DynChain<S>> for DynChain<S> {
