@@ -147,16 +147,14 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<'a, C: Chain<S>, S> InOrder<'a, C, S, ()> {
-    /// The in-order walk over `chain` for `call`.
-    #[inline]
-    pub(crate) fn new(
-        chain: &'a C,
-        order: &'a [u8],
-        call: &'a Call<S>,
-    ) -> InOrder<'a, C, S, impl Walk<'a, C, S>> {
-        InOrder { chain, call, walk: chain.walk(order, call) }
-    }
+/// The in-order walk over `chain` for `call`, as a future.
+#[inline]
+pub(crate) fn in_order<'a, C: Chain<S>, S>(
+    chain: &'a C,
+    order: &'a [u8],
+    call: &'a Call<S>,
+) -> InOrder<'a, C, S, impl Walk<'a, C, S>> {
+    InOrder { chain, call, walk: chain.walk(order, call) }
 }
 
 impl<'a, C, S, W: Walk<'a, C, S>> Future for InOrder<'a, C, S, W> {

@@ -317,7 +317,7 @@ impl<S, C: Chain<S>> Pipeline<S, C> {
     pub async fn execute(&self, subject: S) -> Result<S, Unhandled<S>> {
         let call = Call::new(subject, self.order.len());
         let result = if self.in_order {
-            chain::InOrder::new(&self.chain, &self.order, &call).await
+            chain::in_order(&self.chain, &self.order, &call).await
         } else {
             self.chain.drive(&self.chain, &self.order, &call).await
         };
