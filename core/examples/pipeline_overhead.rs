@@ -1,7 +1,8 @@
 //! Runs a million events through a pipeline of 0, 1 or 5 no-op interceptors (first argument),
-//! or of five interceptors that each `proceed` (`proceed`), printing the execution future's size and the time per event. Under
-//! `valgrind --tool=callgrind` it gives repeatable instruction counts per event, which is how
-//! the driver's overhead was profiled (see docs/benchmarks.md).
+//! or of five interceptors that each `proceed` (`proceed`), printing the execution future's
+//! size and the time per event. Under `valgrind --tool=callgrind` it gives repeatable
+//! instruction counts per event, which is how the driver's overhead was profiled (see
+//! docs/benchmarks-pipeline.md).
 use plover_core::{Call, Failure, Interceptor, Phase, Pipeline};
 struct Noop;
 impl Interceptor<u64> for Noop {
