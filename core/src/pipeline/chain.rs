@@ -191,11 +191,16 @@ impl<S> Chain<S> for () {
     ) -> impl Future<Output = Flow> {
         // The deepest level: every interceptor is already waiting above, so the cursor is at
         // the end and this level runs nothing. Asking for a deeper one cannot happen.
-        run_level(root, 0, order, call, move || {
-            core::future::ready(
-                call.fail(Failure::internal("pipeline nested deeper than its length")),
-            )
-        })
+        run_level(
+            move |index| root.intercept_at(index, call),
+            order,
+            call,
+            move || {
+                core::future::ready(
+                    call.fail(Failure::internal("pipeline nested deeper than its length")),
+                )
+            },
+        )
     }
 
     fn walk<'a>(&'a self, _order: &'a [u8], _call: &'a Call<S>) -> impl Walk<'a, Self, S> {
@@ -228,7 +233,8 @@ impl<S, I: Interceptor<S>, R: Chain<S>> Chain<S> for Link<I, R> {
         order: &'a [u8],
         call: &'a Call<S>,
     ) -> impl Future<Output = Flow> {
-        run_level(root, 0, order, call, move || self.1.drive(root, order, call))
+        let start = move |index| root.intercept_at(index, call);
+        run_level(start, order, call, move || self.1.drive(root, order, call))
     }
 
     #[inline]
@@ -587,26 +593,26 @@ enum Step {
 /// One level of the driver: starts interceptors in execution order until none is left or the
 /// call is finished; runs `deeper` whenever the current one waits in `proceed`.
 ///
-/// `root` holds the pipeline's interceptors from index `first` on: 0 for a whole pipeline, more
-/// for a boxed chain that ends a merged one and runs the end of an in-order walk.
-pub(crate) async fn run_level<S, R, D, F>(
-    root: &R,
-    first: usize,
+/// `start` starts the interceptor of a given index (registration order, the indexes `order`
+/// holds): for a whole pipeline it is `intercept_at`; for a boxed chain at the end of a merged
+/// pipeline it first takes away the typed links in front.
+pub(crate) async fn run_level<S, T, I, D, F>(
+    start: T,
     order: &[u8],
     call: &Call<S>,
     deeper: D,
 ) -> Flow
 where
-    R: Chain<S>,
+    T: Fn(usize) -> I,
+    I: Future<Output = Result<(), Failure>>,
     D: Fn() -> F,
     F: Future<Output = Flow>,
 {
     while let Some(position) = call.advance() {
-        let index = order.get(position).and_then(|&index| usize::from(index).checked_sub(first));
-        let Some(index) = index else {
-            return call.fail(Failure::internal("execution order does not fit the pipeline"));
+        let Some(&index) = order.get(position) else {
+            return call.fail(Failure::internal("execution order shorter than the pipeline"));
         };
-        let mut interceptor = pin!(root.intercept_at(index, call));
+        let mut interceptor = pin!(start(usize::from(index)));
         loop {
             let step = poll_fn(|cx| poll_step(interceptor.as_mut(), cx, call)).await;
             match step {

@@ -87,7 +87,11 @@ fn boxed_level<'a, S, R: Chain<S>>(
     order: &'a [u8],
     call: &'a Call<S>,
 ) -> Pin<Box<dyn Future<Output = Flow> + 'a>> {
-    Box::pin(run_level(root, first, order, call, move || boxed_level(root, first, order, call)))
+    // An index before `first` belongs to none of `root`'s interceptors: asking past its end
+    // gets the chain's own "no interceptor" failure.
+    let start =
+        move |index: usize| root.intercept_at(index.checked_sub(first).unwrap_or(usize::MAX), call);
+    Box::pin(run_level(start, order, call, move || boxed_level(root, first, order, call)))
 }
 
 impl<S> Concat<DynChain<S>> for DynChain<S> {
