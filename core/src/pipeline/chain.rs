@@ -290,7 +290,7 @@ impl<'a, C: ?Sized, S, M: Fn() -> F, F: Future<Output = Flow>> Walk<'a, C, S> fo
     fn poll_walk(
         self: Pin<&mut Self>,
         _chain: &'a C,
-        _call: &'a Call<S>,
+        call: &'a Call<S>,
         cx: &mut Context<'_>,
     ) -> Poll<Flow> {
         let mut this = self.project();
@@ -299,7 +299,8 @@ impl<'a, C: ?Sized, S, M: Fn() -> F, F: Future<Output = Flow>> Walk<'a, C, S> fo
         }
         match this.future.as_pin_mut() {
             Some(future) => future.poll(cx),
-            None => Poll::Pending,
+            // Cannot happen: the future was just built.
+            None => Poll::Ready(call.fail(Failure::internal("boxed walk lost"))),
         }
     }
 
