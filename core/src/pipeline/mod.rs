@@ -108,6 +108,15 @@ impl<S: fmt::Debug> core::error::Error for Unhandled<S> {}
 /// # }).unwrap();
 /// ```
 pub struct Pipeline<S, C = ()> {
+    layout: Layout,
+    chain: C,
+    subject: PhantomData<fn(S) -> S>,
+}
+
+/// What a pipeline knows about its phases and interceptors apart from the interceptors
+/// themselves. It does not depend on the subject or the chain's type, so its code is compiled
+/// once, not once per `intercept` call of every pipeline (each call changes the chain's type).
+struct Layout {
     phases: PhaseList,
     /// The phase of each interceptor, in registration order (the chain's indexes).
     registrations: heapless::Vec<Phase, MAX_INTERCEPTORS>,
@@ -115,93 +124,16 @@ pub struct Pipeline<S, C = ()> {
     order: heapless::Vec<u8, MAX_INTERCEPTORS>,
     /// Whether execution order is registration order, so the chain can walk itself.
     in_order: bool,
-    chain: C,
-    subject: PhantomData<fn(S) -> S>,
 }
 
-impl<S> Default for Pipeline<S, ()> {
-    fn default() -> Self {
-        Pipeline::new()
-    }
-}
-
-impl<S> Pipeline<S, ()> {
-    /// A pipeline with the five default phases and no interceptors.
-    pub fn new() -> Self {
-        Pipeline::with_chain(PhaseList::default(), ())
-    }
-
-    /// A pipeline with no phases at all; add them with [`add_phase`](Pipeline::add_phase).
-    pub fn without_phases() -> Self {
-        Pipeline::with_chain(PhaseList::empty(), ())
-    }
-}
-
-impl<S, C> Pipeline<S, C> {
-    fn with_chain(phases: PhaseList, chain: C) -> Self {
-        Pipeline {
+impl Layout {
+    fn new(phases: PhaseList) -> Self {
+        Layout {
             phases,
             registrations: heapless::Vec::new(),
             order: heapless::Vec::new(),
             in_order: true,
-            chain,
-            subject: PhantomData,
         }
-    }
-
-    /// The phases, in execution order.
-    pub fn phases(&self) -> impl Iterator<Item = Phase> + '_ {
-        self.phases.iter()
-    }
-
-    /// Number of interceptors.
-    pub fn interceptor_count(&self) -> usize {
-        self.registrations.len()
-    }
-
-    /// Appends `phase` at the end. Adding a phase that is already there does nothing.
-    ///
-    /// # Errors
-    ///
-    /// [`PipelineError::TooManyPhases`] if there are already [`MAX_PHASES`].
-    pub fn add_phase(&mut self, phase: Phase) -> Result<(), PipelineError> {
-        self.phases.add(phase)?;
-        self.reorder();
-        Ok(())
-    }
-
-    /// Inserts `phase` after `reference`, and after any phase inserted after `reference`
-    /// earlier, so that several insertions keep their order. Nothing happens if `phase` is
-    /// already there.
-    ///
-    /// # Errors
-    ///
-    /// [`PipelineError::UnknownPhase`] if `reference` is not registered;
-    /// [`PipelineError::TooManyPhases`] if there are already [`MAX_PHASES`].
-    pub fn insert_phase_after(
-        &mut self,
-        reference: Phase,
-        phase: Phase,
-    ) -> Result<(), PipelineError> {
-        self.phases.insert_after(reference, phase)?;
-        self.reorder();
-        Ok(())
-    }
-
-    /// Inserts `phase` right before `reference`; phases inserted before the same reference
-    /// earlier stay in front. Nothing happens if `phase` is already there.
-    ///
-    /// # Errors
-    ///
-    /// As for [`insert_phase_after`](Pipeline::insert_phase_after).
-    pub fn insert_phase_before(
-        &mut self,
-        reference: Phase,
-        phase: Phase,
-    ) -> Result<(), PipelineError> {
-        self.phases.insert_before(reference, phase)?;
-        self.reorder();
-        Ok(())
     }
 
     /// Recomputes the execution order: phases in order, and within a phase, registration order.
@@ -230,15 +162,103 @@ impl<S, C> Pipeline<S, C> {
         Ok(())
     }
 
-    fn map_chain<D>(self, f: impl FnOnce(C) -> D) -> Pipeline<S, D> {
-        Pipeline {
-            phases: self.phases,
-            registrations: self.registrations,
-            order: self.order,
-            in_order: self.in_order,
-            chain: f(self.chain),
-            subject: PhantomData,
+    /// Takes in `other`'s phases and, after this layout's, its interceptors.
+    fn merge(&mut self, other: &Layout) -> Result<(), PipelineError> {
+        self.phases.merge(&other.phases)?;
+        for phase in other.registrations.iter() {
+            self.registrations
+                .push(*phase)
+                .map_err(|_| PipelineError::TooManyInterceptors { capacity: MAX_INTERCEPTORS })?;
         }
+        self.reorder();
+        Ok(())
+    }
+}
+
+impl<S> Default for Pipeline<S, ()> {
+    fn default() -> Self {
+        Pipeline::new()
+    }
+}
+
+impl<S> Pipeline<S, ()> {
+    /// A pipeline with the five default phases and no interceptors.
+    pub fn new() -> Self {
+        Pipeline::with_chain(PhaseList::default(), ())
+    }
+
+    /// A pipeline with no phases at all; add them with [`add_phase`](Pipeline::add_phase).
+    pub fn without_phases() -> Self {
+        Pipeline::with_chain(PhaseList::empty(), ())
+    }
+}
+
+impl<S, C> Pipeline<S, C> {
+    fn with_chain(phases: PhaseList, chain: C) -> Self {
+        Pipeline { layout: Layout::new(phases), chain, subject: PhantomData }
+    }
+
+    /// The phases, in execution order.
+    pub fn phases(&self) -> impl Iterator<Item = Phase> + '_ {
+        self.layout.phases.iter()
+    }
+
+    /// Number of interceptors.
+    pub fn interceptor_count(&self) -> usize {
+        self.layout.registrations.len()
+    }
+
+    /// Appends `phase` at the end. Adding a phase that is already there does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`PipelineError::TooManyPhases`] if there are already [`MAX_PHASES`].
+    pub fn add_phase(&mut self, phase: Phase) -> Result<(), PipelineError> {
+        self.layout.phases.add(phase)?;
+        self.layout.reorder();
+        Ok(())
+    }
+
+    /// Inserts `phase` after `reference`, and after any phase inserted after `reference`
+    /// earlier, so that several insertions keep their order. Nothing happens if `phase` is
+    /// already there.
+    ///
+    /// # Errors
+    ///
+    /// [`PipelineError::UnknownPhase`] if `reference` is not registered;
+    /// [`PipelineError::TooManyPhases`] if there are already [`MAX_PHASES`].
+    pub fn insert_phase_after(
+        &mut self,
+        reference: Phase,
+        phase: Phase,
+    ) -> Result<(), PipelineError> {
+        self.layout.phases.insert_after(reference, phase)?;
+        self.layout.reorder();
+        Ok(())
+    }
+
+    /// Inserts `phase` right before `reference`; phases inserted before the same reference
+    /// earlier stay in front. Nothing happens if `phase` is already there.
+    ///
+    /// # Errors
+    ///
+    /// As for [`insert_phase_after`](Pipeline::insert_phase_after).
+    pub fn insert_phase_before(
+        &mut self,
+        reference: Phase,
+        phase: Phase,
+    ) -> Result<(), PipelineError> {
+        self.layout.phases.insert_before(reference, phase)?;
+        self.layout.reorder();
+        Ok(())
+    }
+
+    fn register(&mut self, phase: Phase) -> Result<(), PipelineError> {
+        self.layout.register(phase)
+    }
+
+    fn map_chain<D>(self, f: impl FnOnce(C) -> D) -> Pipeline<S, D> {
+        Pipeline { layout: self.layout, chain: f(self.chain), subject: PhantomData }
     }
 }
 
@@ -294,13 +314,7 @@ impl<S, C: Chain<S>> Pipeline<S, C> {
     where
         C: Concat<D>,
     {
-        self.phases.merge(&other.phases)?;
-        for phase in other.registrations.iter() {
-            self.registrations
-                .push(*phase)
-                .map_err(|_| PipelineError::TooManyInterceptors { capacity: MAX_INTERCEPTORS })?;
-        }
-        self.reorder();
+        self.layout.merge(&other.layout)?;
         Ok(self.map_chain(|chain| chain.concat(other.chain)))
     }
 
@@ -315,11 +329,11 @@ impl<S, C: Chain<S>> Pipeline<S, C> {
     /// started never run, waiting ones are dropped, and the subject is dropped with it.
     /// Cancellation is not a failure: no interceptor sees an `Err` because of it.
     pub async fn execute(&self, subject: S) -> Result<S, Unhandled<S>> {
-        let call = Call::new(subject, self.order.len());
-        let result = if self.in_order {
-            chain::in_order(&self.chain, &self.order, &call).await
+        let call = Call::new(subject, self.layout.order.len());
+        let result = if self.layout.in_order {
+            chain::in_order(&self.chain, &self.layout.order, &call).await
         } else {
-            self.chain.drive(&self.chain, &self.order, &call).await
+            self.chain.drive(&self.chain, &self.layout.order, &call).await
         };
         match result {
             Ok(()) => Ok(call.into_subject()),
@@ -344,8 +358,8 @@ impl<S, C: Chain<S>> crate::stage::Handler<S> for Pipeline<S, C> {
 impl<S, C> fmt::Debug for Pipeline<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pipeline")
-            .field("phases", &self.phases)
-            .field("interceptors", &self.registrations)
+            .field("phases", &self.layout.phases)
+            .field("interceptors", &self.layout.registrations)
             .finish()
     }
 }
