@@ -102,8 +102,8 @@ impl Writer<'_> {
              functions through the line tables): the durable queue and log take most of it, \
              as async state machines inlined into their caller: opening (flash mount and \
              recovery) about 7 KB, a durable push (append and eviction) about 4.5 KB, \
-             acknowledging and reading about 3 KB, the pipeline about 5.2 KB. No single item \
-             is left that would close the 8.5 KB gap.",
+             acknowledging and reading about 3 KB, the pipeline about 5 KB. No single item \
+             is left that would close the 8 KB gap.",
             None,
         );
 
