@@ -10,6 +10,7 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_lite::future::block_on;
+use plover_core::pipeline::Chain;
 use plover_core::{Call, Failure, Interceptor, Phase, Pipeline};
 
 const EVENTS: u64 = 1_000;
@@ -65,6 +66,17 @@ async fn hand_nested(mut subject: u64) -> Result<u64, Failure> {
     Ok(subject)
 }
 
+/// A pipeline with one interceptor made by `make` in each of the five default phases.
+fn one_per_phase<I: Interceptor<u64>>(make: impl Fn() -> I) -> Pipeline<u64, impl Chain<u64>> {
+    Pipeline::<u64>::new()
+        .intercept(Phase::ACQUIRE, make())
+        .and_then(|p| p.intercept(Phase::MONITORING, make()))
+        .and_then(|p| p.intercept(Phase::FEATURES, make()))
+        .and_then(|p| p.intercept(Phase::PROCESS, make()))
+        .and_then(|p| p.intercept(Phase::FALLBACK, make()))
+        .expect("the default phases are registered")
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("pipeline");
     group.throughput(Throughput::Elements(EVENTS));
@@ -89,17 +101,7 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let sequential = Pipeline::<u64>::new()
-        .intercept(Phase::ACQUIRE, Noop)
-        .unwrap()
-        .intercept(Phase::MONITORING, Noop)
-        .unwrap()
-        .intercept(Phase::FEATURES, Noop)
-        .unwrap()
-        .intercept(Phase::PROCESS, Noop)
-        .unwrap()
-        .intercept(Phase::FALLBACK, Noop)
-        .unwrap();
+    let sequential = one_per_phase(|| Noop);
     group.bench_function(BenchmarkId::new("plover_noop", 5), |b| {
         b.iter(|| {
             block_on(async {
@@ -119,17 +121,7 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let nested = Pipeline::<u64>::new()
-        .intercept(Phase::ACQUIRE, Wrap)
-        .unwrap()
-        .intercept(Phase::MONITORING, Wrap)
-        .unwrap()
-        .intercept(Phase::FEATURES, Wrap)
-        .unwrap()
-        .intercept(Phase::PROCESS, Wrap)
-        .unwrap()
-        .intercept(Phase::FALLBACK, Wrap)
-        .unwrap();
+    let nested = one_per_phase(|| Wrap);
     group.bench_function(BenchmarkId::new("plover_proceed", 5), |b| {
         b.iter(|| {
             block_on(async {

@@ -3,6 +3,7 @@
 //! size and the time per event. Under `valgrind --tool=callgrind` it gives repeatable
 //! instruction counts per event, which is how the driver's overhead was profiled (see
 //! docs/benchmarks-pipeline.md).
+use plover_core::pipeline::Chain;
 use plover_core::{Call, Failure, Interceptor, Phase, Pipeline};
 struct Noop;
 impl Interceptor<u64> for Noop {
@@ -19,6 +20,16 @@ impl Interceptor<u64> for Wrap {
         call.proceed().await
     }
 }
+/// A pipeline with one interceptor made by `make` in each of the five default phases.
+fn one_per_phase<I: Interceptor<u64>>(make: impl Fn() -> I) -> Pipeline<u64, impl Chain<u64>> {
+    Pipeline::<u64>::new()
+        .intercept(Phase::ACQUIRE, make())
+        .and_then(|p| p.intercept(Phase::MONITORING, make()))
+        .and_then(|p| p.intercept(Phase::FEATURES, make()))
+        .and_then(|p| p.intercept(Phase::PROCESS, make()))
+        .and_then(|p| p.intercept(Phase::FALLBACK, make()))
+        .expect("the default phases are registered")
+}
 fn main() {
     let arg = std::env::args().nth(1);
     let n: usize = match arg.as_deref() {
@@ -26,30 +37,10 @@ fn main() {
         Some(n) => n.parse().expect("0, 1, 5 or proceed"),
         None => 5,
     };
-    let wrap = Pipeline::<u64>::new()
-        .intercept(Phase::ACQUIRE, Wrap)
-        .unwrap()
-        .intercept(Phase::MONITORING, Wrap)
-        .unwrap()
-        .intercept(Phase::FEATURES, Wrap)
-        .unwrap()
-        .intercept(Phase::PROCESS, Wrap)
-        .unwrap()
-        .intercept(Phase::FALLBACK, Wrap)
-        .unwrap();
+    let wrap = one_per_phase(|| Wrap);
     let p0 = Pipeline::<u64>::new();
     let p1 = Pipeline::<u64>::new().intercept(Phase::ACQUIRE, Noop).unwrap();
-    let p5 = Pipeline::<u64>::new()
-        .intercept(Phase::ACQUIRE, Noop)
-        .unwrap()
-        .intercept(Phase::MONITORING, Noop)
-        .unwrap()
-        .intercept(Phase::FEATURES, Noop)
-        .unwrap()
-        .intercept(Phase::PROCESS, Noop)
-        .unwrap()
-        .intercept(Phase::FALLBACK, Noop)
-        .unwrap();
+    let p5 = one_per_phase(|| Noop);
     println!("execute future: {} bytes", std::mem::size_of_val(&p5.execute(0)));
     let start = std::time::Instant::now();
     futures_lite::future::block_on(async {

@@ -176,7 +176,7 @@ impl<S> Call<S> {
     /// Whether nothing is left to run downstream.
     #[inline]
     pub(crate) fn is_done(&self) -> bool {
-        self.finished.load(Relaxed)
+        self.remaining.load(Relaxed) == 0
     }
 
     /// Claims the next interceptor to run, by position in execution order.
@@ -246,5 +246,31 @@ impl<S> Future for Proceed<'_, S> {
             DELIVERY_FAILED => Poll::Ready(Err(self.call.take_failure())),
             _ => Poll::Pending,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Call;
+
+    #[test]
+    fn a_call_is_done_when_every_interceptor_started_and_finished_only_by_finish() {
+        let call = Call::new((), 2);
+        assert!(!call.is_done());
+        assert!(call.claim(1), "the first of two is followed by one");
+        assert!(call.claim(0), "the second is followed by none");
+        assert!(call.is_done(), "nothing is left to start");
+        assert!(!call.is_finished(), "running out is not finishing");
+        assert!(!call.claim(0), "a passed interceptor cannot be claimed again");
+    }
+
+    #[test]
+    fn finish_leaves_nothing_to_start_for_either_driver() {
+        let call = Call::new((), 3);
+        assert_eq!(call.advance(), Some(0));
+        call.finish();
+        assert!(call.is_done() && call.is_finished());
+        assert_eq!(call.advance(), None);
+        assert!(!call.claim(0));
     }
 }
