@@ -106,8 +106,7 @@ fn two_os_threads(c: &mut Criterion) {
     group.bench_function("plover_queue_pop_many", |b| {
         b.iter_custom(|iters| {
             repeat(iters, || {
-                let queue: Queue<CriticalSectionRawMutex, u64, CAPACITY> =
-                    Queue::new(Overflow::Block);
+                let queue: Queue<StdRawMutex, u64, CAPACITY> = Queue::new(Overflow::Block);
                 let queue = &queue;
                 two_threads(
                     || {

@@ -21,8 +21,14 @@ impl Writer<'_> {
         );
         let rows = [
             ("two_threads/plover_queue", "plover `Queue`, critical-section mutex, `Block`"),
-            ("two_threads/plover_queue_std_mutex", "plover `Queue`, `StdRawMutex`, `Block`"),
-            ("two_threads/plover_queue_pop_many", "plover `Queue`, consumer `pop_many` (64)"),
+            (
+                "two_threads/plover_queue_std_mutex",
+                "plover `Queue`, `StdRawMutex` (parking_lot), `Block`",
+            ),
+            (
+                "two_threads/plover_queue_pop_many",
+                "plover `Queue`, `StdRawMutex`, consumer `pop_many` (64)",
+            ),
             ("two_threads/tokio_mpsc", "tokio `mpsc::channel`"),
             ("two_threads/async_channel", "async-channel `bounded`"),
             ("two_threads/embassy_sync_channel", "embassy-sync `Channel`, critical-section"),
@@ -47,14 +53,10 @@ impl Writer<'_> {
         };
         self.goal("queues", "two threads: plover at least 2× tokio `mpsc`", met, figure);
         self.reason(
-            "Profile of 2026-12-04 (`docs/benchmarks-queue.md`, `StdRawMutex`): about 36 % of \
-             the samples are in the OS mutex (contended, then a futex wait) and 34 % in the \
-             kernel switching threads for park and unpark, which tokio pays too. Counted with \
-             the `queue_waits` example, the consumer empties the queue and parks every 23-72 \
-             items, and each time the producer has to wake it through the OS. Doubling tokio \
-             needs fewer of those hand-offs, which a queue can only get by spinning in `poll` \
-             before it sleeps (plover's does not) or by waking later than it promises. The \
-             ratio moves between runs on this 2-core VM (1.0-1.7x on 2026-12-04).",
+            "Met on 2026-12-04 once `StdRawMutex` moved from `std::sync::Mutex` to \
+             parking_lot's mutex (2.8× tokio at load 0.5; `docs/benchmarks-queue.md`). A miss \
+             here is new: compare the run's load, and the `StdRawMutex` row against tokio's, \
+             before profiling again.",
             None,
         );
 
