@@ -1,5 +1,6 @@
 //! Runs a million events through a pipeline of 0, 1 or 5 no-op interceptors (first argument),
-//! or of five interceptors that each `proceed` (`proceed`), printing the execution future's
+//! or of five interceptors that each `proceed` (`proceed`), or through the benchmark's
+//! hand-written chain of five no-op async calls (`hand`), printing the execution future's
 //! size and the time per event. Under `valgrind --tool=callgrind` it gives repeatable
 //! instruction counts per event, which is how the driver's overhead was profiled (see
 //! docs/benchmarks-pipeline.md).
@@ -30,10 +31,24 @@ fn one_per_phase<I: Interceptor<u64>>(make: impl Fn() -> I) -> Pipeline<u64, imp
         .and_then(|p| p.intercept(Phase::FALLBACK, make()))
         .expect("the default phases are registered")
 }
+async fn noop(subject: &mut u64) -> Result<(), Failure> {
+    std::hint::black_box(subject);
+    Ok(())
+}
+/// The hand-written chain of the benchmark: five sequential no-op calls.
+async fn hand_sequential(mut subject: u64) -> Result<u64, Failure> {
+    noop(&mut subject).await?;
+    noop(&mut subject).await?;
+    noop(&mut subject).await?;
+    noop(&mut subject).await?;
+    noop(&mut subject).await?;
+    Ok(subject)
+}
 fn main() {
     let arg = std::env::args().nth(1);
     let n: usize = match arg.as_deref() {
         Some("proceed") => 6,
+        Some("hand") => 7,
         Some(n) => n.parse().expect("0, 1, 5 or proceed"),
         None => 5,
     };
@@ -54,6 +69,9 @@ fn main() {
                 }
                 5 => {
                     std::hint::black_box(p5.execute(i).await.ok());
+                }
+                7 => {
+                    std::hint::black_box(hand_sequential(i).await.ok());
                 }
                 _ => {
                     std::hint::black_box(wrap.execute(i).await.ok());
