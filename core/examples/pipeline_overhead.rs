@@ -1,6 +1,7 @@
 //! Runs a million events through a pipeline of 0, 1 or 5 no-op interceptors (first argument),
 //! or of five interceptors that each `proceed` (`proceed`), or through the benchmark's
-//! hand-written chain of five no-op async calls (`hand`), printing the execution future's
+//! hand-written chain of five no-op async calls (`hand`), or through five interceptors of which
+//! the one in Monitoring proceeds (`monitoring`), printing the execution future's
 //! size and the time per event. Under `valgrind --tool=callgrind` it gives repeatable
 //! instruction counts per event, which is how the driver's overhead was profiled (see
 //! docs/benchmarks-pipeline.md).
@@ -44,40 +45,50 @@ async fn hand_sequential(mut subject: u64) -> Result<u64, Failure> {
     noop(&mut subject).await?;
     Ok(subject)
 }
-fn main() {
-    let arg = std::env::args().nth(1);
-    let n: usize = match arg.as_deref() {
-        Some("proceed") => 6,
-        Some("hand") => 7,
-        Some(n) => n.parse().expect("0, 1, 5 or proceed"),
-        None => 5,
-    };
-    let wrap = one_per_phase(|| Wrap);
-    let p0 = Pipeline::<u64>::new();
-    let p1 = Pipeline::<u64>::new().intercept(Phase::ACQUIRE, Noop).unwrap();
-    let p5 = one_per_phase(|| Noop);
-    println!("execute future: {} bytes", std::mem::size_of_val(&p5.execute(0)));
+/// Runs a million events through `execute` on one thread and prints the time per event. Out of
+/// line and one copy per case, so that the cases do not change each other's code.
+#[inline(never)]
+fn run<F: std::future::Future<Output = Option<u64>>>(execute: impl Fn(u64) -> F) {
     let start = std::time::Instant::now();
     futures_lite::future::block_on(async {
         for i in 0..1_000_000u64 {
-            match n {
-                0 => {
-                    std::hint::black_box(p0.execute(i).await.ok());
-                }
-                1 => {
-                    std::hint::black_box(p1.execute(i).await.ok());
-                }
-                5 => {
-                    std::hint::black_box(p5.execute(i).await.ok());
-                }
-                7 => {
-                    std::hint::black_box(hand_sequential(i).await.ok());
-                }
-                _ => {
-                    std::hint::black_box(wrap.execute(i).await.ok());
-                }
-            }
+            std::hint::black_box(execute(i).await);
         }
     });
     println!("{:?} per event", start.elapsed() / 1_000_000);
+}
+fn main() {
+    let p5 = one_per_phase(|| Noop);
+    println!("execute future: {} bytes", std::mem::size_of_val(&p5.execute(0)));
+    match std::env::args().nth(1).as_deref().unwrap_or("5") {
+        "0" => {
+            let p0 = &Pipeline::<u64>::new();
+            run(|i| async move { p0.execute(i).await.ok() });
+        }
+        "1" => {
+            let p1 = &Pipeline::<u64>::new().intercept(Phase::ACQUIRE, Noop).unwrap();
+            run(|i| async move { p1.execute(i).await.ok() });
+        }
+        "5" => {
+            let p5 = &p5;
+            run(|i| async move { p5.execute(i).await.ok() });
+        }
+        "proceed" => {
+            let wrap = &one_per_phase(|| Wrap);
+            run(|i| async move { wrap.execute(i).await.ok() });
+        }
+        "monitoring" => {
+            // The usual shape: Monitoring wraps the rest, the other phases return.
+            let monitored = &Pipeline::<u64>::new()
+                .intercept(Phase::ACQUIRE, Noop)
+                .and_then(|p| p.intercept(Phase::MONITORING, Wrap))
+                .and_then(|p| p.intercept(Phase::FEATURES, Noop))
+                .and_then(|p| p.intercept(Phase::PROCESS, Noop))
+                .and_then(|p| p.intercept(Phase::FALLBACK, Noop))
+                .expect("the default phases are registered");
+            run(|i| async move { monitored.execute(i).await.ok() });
+        }
+        "hand" => run(|i| async move { hand_sequential(i).await.ok() }),
+        other => panic!("unknown case {other:?}: 0, 1, 5, proceed, monitoring or hand"),
+    }
 }

@@ -123,12 +123,14 @@ pub trait Chain<S> {
 /// in rather than stored, so that each link's part holds only its own state.
 #[doc(hidden)]
 pub trait Walk<'a, C: ?Sized, S> {
-    /// Polls the walk on; `chain` and `call` are the ones it was built for.
+    /// Polls the walk on; `chain` and `call` are the ones it was built for. `fresh` says that
+    /// the caller knows the walk has not been polled since it was built or rewound.
     fn poll_walk(
         self: Pin<&mut Self>,
         chain: &'a C,
         call: &'a Call<S>,
         cx: &mut Context<'_>,
+        fresh: bool,
     ) -> Poll<Flow>;
 
     /// Drops whatever the walk has started and puts it back to where it was when built, so
@@ -163,7 +165,7 @@ impl<'a, C, S, W: Walk<'a, C, S>> Future for InOrder<'a, C, S, W> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Flow> {
         let this = self.project();
-        this.walk.poll_walk(this.chain, this.call, cx)
+        this.walk.poll_walk(this.chain, this.call, cx, false)
     }
 }
 
@@ -259,6 +261,7 @@ impl<'a, S> Walk<'a, (), S> for EndOfChain {
         _chain: &'a (),
         _call: &'a Call<S>,
         _cx: &mut Context<'_>,
+        _fresh: bool,
     ) -> Poll<Flow> {
         Poll::Ready(Ok(()))
     }
@@ -292,6 +295,7 @@ impl<'a, C: ?Sized, S, M: Fn() -> F, F: Future<Output = Flow>> Walk<'a, C, S> fo
         _chain: &'a C,
         call: &'a Call<S>,
         cx: &mut Context<'_>,
+        _fresh: bool,
     ) -> Poll<Flow> {
         let mut this = self.project();
         if this.future.is_none() {
@@ -365,6 +369,15 @@ impl<H, F, G> LinkWalk<H, F, G> {
         G: Walk<'a, R, S>,
     {
         let mut this = self.project();
+        // Whether the rest may have run already: not on a first poll until the interceptor
+        // proceeds. Until then the rest needs neither a rewind nor the "nothing left" check
+        // (which only saves walking links whose claims would fail), and on the common path
+        // the compiler drops both.
+        let mut rest_ran = state != LinkState::Start;
+        // Whether the rest stands at its start: on a first poll it does (a walk that never
+        // waited stores no state, see below, and a wait downstream passes through here), and
+        // after a rewind. Saying so lets its poll skip reading its state.
+        let mut fresh = !rest_ran;
         // The state is kept in a local while the walk moves on, and stored once when the poll
         // returns; the checks follow the order in which a link moves on, so the first poll
         // falls through them and only a recovered `proceed` goes round again.
@@ -374,6 +387,11 @@ impl<H, F, G> LinkWalk<H, F, G> {
                 // interceptor recovered from: it is skipped, and so is everything after
                 // `finish`.
                 state = if call.claim(link.1.len()) {
+                    // A request to proceed is taken only from the interceptor that made it: one
+                    // left by an interceptor that dropped its `proceed` unawaited is cleared
+                    // before the next starts, and before an interceptor is polled again after
+                    // downstream ran. Between its own polls nothing else can raise it.
+                    call.clear_proceed_request();
                     this.head.set(Some((this.make_head)(link, call)));
                     LinkState::Head
                 } else {
@@ -394,6 +412,8 @@ impl<H, F, G> LinkWalk<H, F, G> {
                     }
                     Poll::Ready(Step::Proceed) => {
                         this.rest.as_mut().rewind();
+                        rest_ran = true;
+                        fresh = true;
                         state = LinkState::Nested;
                     }
                 }
@@ -402,17 +422,20 @@ impl<H, F, G> LinkWalk<H, F, G> {
                 // Nothing is left when the cursor is at the end: the rest ran to its end inside
                 // the interceptor, or the call is finished. Otherwise the rest goes on from the
                 // cursor, which after a recovered failure is past the interceptor that failed.
-                if call.is_done() {
-                    state = LinkState::Done;
-                    break Poll::Ready(Ok(()));
+                if rest_ran {
+                    if call.is_done() {
+                        state = LinkState::Done;
+                        break Poll::Ready(Ok(()));
+                    }
+                    this.rest.as_mut().rewind();
+                    fresh = true;
                 }
-                this.rest.as_mut().rewind();
                 state = LinkState::After;
             }
             // One place polls the rest, inside the interceptor or after it: the rest's poll is
             // inlined here, so a second call site would double the code at every level.
             if state == LinkState::Nested || state == LinkState::After {
-                let downstream = match this.rest.as_mut().poll_walk(&link.1, call, cx) {
+                let downstream = match this.rest.as_mut().poll_walk(&link.1, call, cx, fresh) {
                     Poll::Ready(downstream) => downstream,
                     Poll::Pending => break Poll::Pending,
                 };
@@ -421,13 +444,21 @@ impl<H, F, G> LinkWalk<H, F, G> {
                     break Poll::Ready(downstream);
                 }
                 call.deliver(downstream);
+                call.clear_proceed_request();
+                fresh = false;
                 state = LinkState::Head;
                 continue;
             }
             // Polled again after it returned.
             break Poll::Ready(Ok(()));
         };
-        *this.state = state;
+        // Only a walk that waits needs its state back. One that returned is polled again only
+        // after a rewind, and a state left at `Start` by a walk that never waited is rewound
+        // correctly: starting over replaces the head, and nothing after it has waited either
+        // (a wait anywhere downstream passes through this link, which then stored its state).
+        if output.is_pending() {
+            *this.state = state;
+        }
         output
     }
 
@@ -466,8 +497,9 @@ where
         link: &'a Link<I, R>,
         call: &'a Call<S>,
         cx: &mut Context<'_>,
+        fresh: bool,
     ) -> Poll<Flow> {
-        if self.state == LinkState::Start {
+        if fresh || self.state == LinkState::Start {
             self.run(link, call, cx, LinkState::Start)
         } else {
             self.poll_started(link, call, cx)
@@ -493,7 +525,6 @@ fn poll_step<F: Future<Output = Result<(), Failure>>, S>(
     cx: &mut Context<'_>,
     call: &Call<S>,
 ) -> Poll<Step> {
-    call.clear_proceed_request();
     match future.poll(cx) {
         Poll::Ready(Ok(())) => Poll::Ready(Step::Done),
         Poll::Ready(Err(failure)) => {
@@ -613,6 +644,7 @@ where
         let Some(&index) = order.get(position) else {
             return call.fail(Failure::internal("execution order shorter than the pipeline"));
         };
+        call.clear_proceed_request();
         let mut interceptor = pin!(start(usize::from(index)));
         loop {
             let step = poll_fn(|cx| poll_step(interceptor.as_mut(), cx, call)).await;
@@ -622,6 +654,7 @@ where
                 Step::Proceed => {
                     let downstream = deeper().await;
                     call.deliver(downstream);
+                    call.clear_proceed_request();
                 }
             }
         }

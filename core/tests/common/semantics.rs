@@ -381,6 +381,31 @@ fn an_interceptor_that_waits_is_resumed_by_its_waker() {
 }
 
 #[test]
+fn a_proceed_polled_and_dropped_does_not_run_downstream_inside_the_next_interceptor() {
+    // The first interceptor asks to proceed, then drops the request and returns. The next one
+    // waits on something else: that wait must not be taken for the dropped request, which
+    // would run the rest of the chain inside it.
+    let trace = Trace::default();
+    let t = &trace;
+    let pipeline = new_pipeline::<()>()
+        .intercept_fn(Phase::MONITORING, async |call: &Call<()>| {
+            assert!(poll_once(call.proceed()).await.is_none(), "downstream is left to run");
+            t.ok("monitoring")
+        })
+        .unwrap()
+        .intercept_fn(Phase::PROCESS, async |_: &Call<()>| {
+            futures_lite::future::yield_now().await;
+            t.ok("process")
+        })
+        .unwrap()
+        .intercept_fn(Phase::FALLBACK, async |_: &Call<()>| t.ok("fallback"))
+        .unwrap();
+
+    block_on(pipeline.execute(())).unwrap();
+    assert_eq!(trace.take(), ["monitoring", "process", "fallback"]);
+}
+
+#[test]
 fn intercepting_an_unregistered_phase_is_an_error() {
     let result =
         new_pipeline::<()>().intercept_fn(Phase::new("Audit"), async |_: &Call<()>| Ok(()));
