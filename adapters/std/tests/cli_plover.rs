@@ -398,11 +398,13 @@ fn bad_flags_and_bad_directories_exit_non_zero_with_a_message() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no plover log"));
 
-    // A data directory that is a file cannot be created or written.
+    // A data directory that is a file is named as such, and the file is left alone.
     let file = dir.path().join("a-file");
     fs::write(&file, b"x").unwrap();
     let out =
         plover().args(["run", "--data-dir"]).arg(&file).stdin(Stdio::null()).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("data directory"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("data directory") && stderr.contains("is not a directory"), "{stderr}");
+    assert_eq!(fs::read(&file).unwrap(), b"x");
 }

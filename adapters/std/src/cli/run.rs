@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use futures_lite::future::block_on;
 use plover_core::Overflow;
@@ -173,6 +173,9 @@ pub(crate) fn run(args: RunArgs, verbosity: Verbosity) -> Result<()> {
 
     let (log, dead) = match &args.data_dir {
         Some(dir) => {
+            if dir.exists() && !dir.is_dir() {
+                bail!("the data directory {} exists and is not a directory", dir.display());
+            }
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
             let log = open_log(&log_dir(dir), args.fsync)?;
