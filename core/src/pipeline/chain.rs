@@ -628,36 +628,41 @@ enum Step {
 /// `start` starts the interceptor of a given index (registration order, the indexes `order`
 /// holds): for a whole pipeline it is `intercept_at`; for a boxed chain at the end of a merged
 /// pipeline it first takes away the typed links in front.
-pub(crate) async fn run_level<S, T, I, D, F>(
+#[expect(clippy::manual_async_fn, reason = "an async fn would copy its arguments")]
+pub(crate) fn run_level<S, T, I, D, F>(
     start: T,
     order: &[u8],
     call: &Call<S>,
     deeper: D,
-) -> Flow
+) -> impl Future<Output = Flow>
 where
     T: Fn(usize) -> I,
     I: Future<Output = Result<(), Failure>>,
     D: Fn() -> F,
     F: Future<Output = Flow>,
 {
-    while let Some(position) = call.advance() {
-        let Some(&index) = order.get(position) else {
-            return call.fail(Failure::internal("execution order shorter than the pipeline"));
-        };
-        call.clear_proceed_request();
-        let mut interceptor = pin!(start(usize::from(index)));
-        loop {
-            let step = poll_fn(|cx| poll_step(interceptor.as_mut(), cx, call)).await;
-            match step {
-                Step::Done => break,
-                Step::Failed => return Err(Parked),
-                Step::Proceed => {
-                    let downstream = deeper().await;
-                    call.deliver(downstream);
-                    call.clear_proceed_request();
+    // An `async` block that uses what it captured in place: the body of an `async fn` would
+    // keep a second copy of its arguments, at every level of the driver.
+    async move {
+        while let Some(position) = call.advance() {
+            let Some(&index) = order.get(position) else {
+                return call.fail(Failure::internal("execution order shorter than the pipeline"));
+            };
+            call.clear_proceed_request();
+            let mut interceptor = pin!(start(usize::from(index)));
+            loop {
+                let step = poll_fn(|cx| poll_step(interceptor.as_mut(), cx, call)).await;
+                match step {
+                    Step::Done => break,
+                    Step::Failed => return Err(Parked),
+                    Step::Proceed => {
+                        let downstream = deeper().await;
+                        call.deliver(downstream);
+                        call.clear_proceed_request();
+                    }
                 }
             }
         }
+        Ok(())
     }
-    Ok(())
 }

@@ -328,18 +328,23 @@ impl<S, C: Chain<S>> Pipeline<S, C> {
     /// Dropping the future cancels the execution where it stands: interceptors that have not
     /// started never run, waiting ones are dropped, and the subject is dropped with it.
     /// Cancellation is not a failure: no interceptor sees an `Err` because of it.
-    pub async fn execute(&self, subject: S) -> Result<S, Unhandled<S>> {
+    pub fn execute(&self, subject: S) -> impl Future<Output = Result<S, Unhandled<S>>> {
+        // The call is built here and captured by the future, which uses it in place: built
+        // inside an `async fn`, it would be a second copy of the subject beside the argument,
+        // and every move of the future (into the caller's state, for one) copies both.
         let call = Call::new(subject, self.layout.order.len());
-        let result = if self.layout.in_order {
-            chain::in_order(&self.chain, &self.layout.order, &call).await
-        } else {
-            self.chain.drive(&self.chain, &self.layout.order, &call).await
-        };
-        match result {
-            Ok(()) => Ok(call.into_subject()),
-            Err(_) => {
-                let failure = call.take_failure();
-                Err(Unhandled { subject: call.into_subject(), failure })
+        async move {
+            let result = if self.layout.in_order {
+                chain::in_order(&self.chain, &self.layout.order, &call).await
+            } else {
+                self.chain.drive(&self.chain, &self.layout.order, &call).await
+            };
+            match result {
+                Ok(()) => Ok(call.into_subject()),
+                Err(_) => {
+                    let failure = call.take_failure();
+                    Err(Unhandled { subject: call.into_subject(), failure })
+                }
             }
         }
     }
