@@ -1,7 +1,9 @@
 //! Runs a million events through a pipeline of 0, 1 or 5 no-op interceptors (first argument),
 //! or of five interceptors that each `proceed` (`proceed`), or through the benchmark's
 //! hand-written chain of five no-op async calls (`hand`), or through five interceptors of which
-//! the one in Monitoring proceeds (`monitoring`), printing the execution future's
+//! the one in Monitoring proceeds (`monitoring`), or through five interceptors registered from
+//! the last phase to the first, so that the level driver runs them (`levels`: no-op,
+//! `levels-proceed`: each wraps the rest), printing the execution future's
 //! size and the time per event. Under `valgrind --tool=callgrind` it gives repeatable
 //! instruction counts per event, which is how the driver's overhead was profiled (see
 //! docs/benchmarks-pipeline.md).
@@ -20,6 +22,19 @@ impl Interceptor<u64> for Wrap {
     async fn intercept(&self, call: &Call<u64>) -> Result<(), Failure> {
         std::hint::black_box(call);
         call.proceed().await
+    }
+}
+/// A no-op or a wrapping interceptor, chosen at run time.
+enum Either {
+    Noop(Noop),
+    Wrap(Wrap),
+}
+impl Interceptor<u64> for Either {
+    async fn intercept(&self, call: &Call<u64>) -> Result<(), Failure> {
+        match self {
+            Either::Noop(noop) => noop.intercept(call).await,
+            Either::Wrap(wrap) => wrap.intercept(call).await,
+        }
     }
 }
 /// A pipeline with one interceptor made by `make` in each of the five default phases.
@@ -88,7 +103,25 @@ fn main() {
                 .expect("the default phases are registered");
             run(|i| async move { monitored.execute(i).await.ok() });
         }
+        "levels" | "levels-proceed" => {
+            // Registered from the last phase to the first, so that execution order differs
+            // from registration order and the level driver runs.
+            let reversed = |wrap: bool| {
+                let one = move || if wrap { Either::Wrap(Wrap) } else { Either::Noop(Noop) };
+                Pipeline::<u64>::new()
+                    .intercept(Phase::FALLBACK, one())
+                    .and_then(|p| p.intercept(Phase::PROCESS, one()))
+                    .and_then(|p| p.intercept(Phase::FEATURES, one()))
+                    .and_then(|p| p.intercept(Phase::MONITORING, one()))
+                    .and_then(|p| p.intercept(Phase::ACQUIRE, one()))
+                    .expect("the default phases are registered")
+            };
+            let levels = &reversed(std::env::args().nth(1).as_deref() == Some("levels-proceed"));
+            run(|i| async move { levels.execute(i).await.ok() });
+        }
         "hand" => run(|i| async move { hand_sequential(i).await.ok() }),
-        other => panic!("unknown case {other:?}: 0, 1, 5, proceed, monitoring or hand"),
+        other => panic!(
+            "unknown case {other:?}: 0, 1, 5, proceed, monitoring, levels, levels-proceed or hand"
+        ),
     }
 }

@@ -179,6 +179,12 @@ impl<S> Call<S> {
         self.remaining.load(Relaxed) == 0
     }
 
+    /// How many interceptors have started, by position in execution order (all of them once
+    /// the call is finished).
+    pub(crate) fn started(&self) -> usize {
+        self.len.saturating_sub(self.remaining.load(Relaxed))
+    }
+
     /// Claims the next interceptor to run, by position in execution order.
     pub(crate) fn advance(&self) -> Option<usize> {
         let remaining = self.remaining.load(Relaxed);

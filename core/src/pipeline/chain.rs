@@ -14,18 +14,20 @@
 //!   again; the link and the call are passed to each poll rather than stored per link; and a
 //!   link's first poll is inlined into the link before it with its state known, while later
 //!   polls go through one out-of-line copy.
-//! - *Levels* (`run_level`), for any order: a level starts interceptors one after the other,
-//!   found by index (`intercept_at`); when one waits in `proceed`, the level keeps its future
-//!   pinned and awaits the next level, which runs the rest. At most one interceptor per level
-//!   waits, so `N` interceptors need at most `N + 1` levels, nested as types.
+//! - *Levels* (`poll_levels`), for any order: interceptors are started one after the other in
+//!   execution order, each in its own slot of the same walk (found by index, [`Slots`]); when
+//!   one waits in `proceed`, it stays in its slot and the next starts, one level deeper. When a
+//!   level ends (nothing left to start, or a failure), the waiting interceptor that started
+//!   last gets the outcome and is polled again. One loop does this, without nesting futures,
+//!   so an execution is no larger for an order that differs from registration order.
 //!
 //! Either way the whole execution is one future of fixed size. The cursor that says which
 //! interceptor starts next is shared, which is what makes failure "fail forward": when an
 //! interceptor fails, the failure travels out; an interceptor that catches it and returns `Ok`
 //! lets execution go on from the shared cursor, i.e. right after the interceptor that failed.
 
-use core::future::{Future, poll_fn};
-use core::pin::{Pin, pin};
+use core::future::Future;
+use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use super::call::{Call, Flow, Parked};
@@ -95,34 +97,36 @@ pub trait Chain<S> {
         self.len() == 0
     }
 
-    /// Runs the interceptor registered `index`-th.
-    #[doc(hidden)]
-    fn intercept_at<'a>(
-        &'a self,
-        index: usize,
-        call: &'a Call<S>,
-    ) -> impl Future<Output = Result<(), Failure>>;
-
-    /// Runs one level of the driver (see the module docs), with `self` giving the type of the
-    /// levels below it.
-    #[doc(hidden)]
-    fn drive<'a, R: Chain<S>>(
-        &'a self,
-        root: &'a R,
-        order: &'a [u8],
-        call: &'a Call<S>,
-    ) -> impl Future<Output = Flow>;
-
-    /// The in-order walk over the chain, for when execution order is registration order (see
-    /// the module docs); `order` is only for chains that cannot walk themselves.
+    /// The walk over the chain: the in-order walk, and a slot per interceptor for the level
+    /// driver (see the module docs); `order` is only for chains that cannot walk themselves.
     #[doc(hidden)]
     fn walk<'a>(&'a self, order: &'a [u8], call: &'a Call<S>) -> impl Walk<'a, Self, S>;
 }
 
-/// The state of the in-order walk over a chain `C`, polled with the chain and the call passed
-/// in rather than stored, so that each link's part holds only its own state.
+/// One slot per interceptor of a chain `C`, in which the level driver starts and polls the
+/// interceptor registered `index`-th (counted from this part of the chain).
 #[doc(hidden)]
-pub trait Walk<'a, C: ?Sized, S> {
+pub trait Slots<'a, C: ?Sized, S> {
+    /// Starts the interceptor in its slot.
+    fn start_at(self: Pin<&mut Self>, chain: &'a C, call: &'a Call<S>, index: usize);
+
+    /// Polls the interceptor in its slot once; its future is dropped when it returns.
+    fn poll_at(
+        self: Pin<&mut Self>,
+        call: &'a Call<S>,
+        index: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<Step>;
+
+    /// Whether the slot holds an interceptor that started and has not returned.
+    fn is_live(&self, index: usize) -> bool;
+}
+
+/// The state of the in-order walk over a chain `C`, polled with the chain and the call passed
+/// in rather than stored, so that each link's part holds only its own state. Its slots serve
+/// the level driver.
+#[doc(hidden)]
+pub trait Walk<'a, C: ?Sized, S>: Slots<'a, C, S> {
     /// Polls the walk on; `chain` and `call` are the ones it was built for. `fresh` says that
     /// the caller knows the walk has not been polled since it was built or rewound.
     fn poll_walk(
@@ -169,40 +173,42 @@ impl<'a, C, S, W: Walk<'a, C, S>> Future for InOrder<'a, C, S, W> {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// The level driver over the whole chain, as a future: the same walk, used for its slots.
+    pub(crate) struct ByLevels<'a, C, S, W> {
+        chain: &'a C,
+        order: &'a [u8],
+        call: &'a Call<S>,
+        levels: Levels,
+        #[pin]
+        walk: W,
+    }
+}
+
+/// The level driver over `chain` for `call`, in execution order `order`, as a future.
+pub(crate) fn by_levels<'a, C: Chain<S>, S>(
+    chain: &'a C,
+    order: &'a [u8],
+    call: &'a Call<S>,
+) -> ByLevels<'a, C, S, impl Walk<'a, C, S>> {
+    ByLevels { chain, order, call, levels: Levels::default(), walk: chain.walk(order, call) }
+}
+
+impl<'a, C, S, W: Walk<'a, C, S>> Future for ByLevels<'a, C, S, W> {
+    type Output = Flow;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Flow> {
+        let this = self.project();
+        poll_levels(this.walk, this.levels, *this.chain, this.order, this.call, 0, cx)
+    }
+}
+
 /// One interceptor followed by the chain of those registered after it.
 pub struct Link<I, R>(pub(crate) I, pub(crate) R);
 
 impl<S> Chain<S> for () {
     fn len(&self) -> usize {
         0
-    }
-
-    fn intercept_at<'a>(
-        &'a self,
-        _index: usize,
-        _call: &'a Call<S>,
-    ) -> impl Future<Output = Result<(), Failure>> {
-        core::future::ready(Err(Failure::internal("no interceptor at this index")))
-    }
-
-    fn drive<'a, R: Chain<S>>(
-        &'a self,
-        root: &'a R,
-        order: &'a [u8],
-        call: &'a Call<S>,
-    ) -> impl Future<Output = Flow> {
-        // The deepest level: every interceptor is already waiting above, so the cursor is at
-        // the end and this level runs nothing. Asking for a deeper one cannot happen.
-        run_level(
-            move |index| root.intercept_at(index, call),
-            order,
-            call,
-            move || {
-                core::future::ready(
-                    call.fail(Failure::internal("pipeline nested deeper than its length")),
-                )
-            },
-        )
     }
 
     fn walk<'a>(&'a self, _order: &'a [u8], _call: &'a Call<S>) -> impl Walk<'a, Self, S> {
@@ -214,29 +220,6 @@ impl<S, I: Interceptor<S>, R: Chain<S>> Chain<S> for Link<I, R> {
     #[inline]
     fn len(&self) -> usize {
         self.1.len() + 1
-    }
-
-    #[inline]
-    fn intercept_at<'a>(
-        &'a self,
-        index: usize,
-        call: &'a Call<S>,
-    ) -> impl Future<Output = Result<(), Failure>> {
-        if index == 0 {
-            Either::Head { future: self.0.intercept(call) }
-        } else {
-            Either::Tail { future: self.1.intercept_at(index - 1, call) }
-        }
-    }
-
-    fn drive<'a, Root: Chain<S>>(
-        &'a self,
-        root: &'a Root,
-        order: &'a [u8],
-        call: &'a Call<S>,
-    ) -> impl Future<Output = Flow> {
-        let start = move |index| root.intercept_at(index, call);
-        run_level(start, order, call, move || self.1.drive(root, order, call))
     }
 
     #[inline]
@@ -254,6 +237,25 @@ impl<S, I: Interceptor<S>, R: Chain<S>> Chain<S> for Link<I, R> {
 /// The in-order walk past the last link: nothing to run.
 struct EndOfChain;
 
+impl<'a, S> Slots<'a, (), S> for EndOfChain {
+    fn start_at(self: Pin<&mut Self>, _chain: &'a (), _call: &'a Call<S>, _index: usize) {}
+
+    fn poll_at(
+        self: Pin<&mut Self>,
+        call: &'a Call<S>,
+        _index: usize,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Step> {
+        // Cannot happen: the layout only holds indexes of registered interceptors.
+        let _ = call.fail(Failure::internal("no interceptor at this index"));
+        Poll::Ready(Step::Failed)
+    }
+
+    fn is_live(&self, _index: usize) -> bool {
+        false
+    }
+}
+
 impl<'a, S> Walk<'a, (), S> for EndOfChain {
     #[inline(always)]
     fn poll_walk(
@@ -268,49 +270,6 @@ impl<'a, S> Walk<'a, (), S> for EndOfChain {
 
     #[inline(always)]
     fn rewind(self: Pin<&mut Self>) {}
-}
-
-#[cfg(feature = "alloc")]
-pin_project_lite::pin_project! {
-    /// A future built on its first poll, and built again after a rewind: the in-order walk of
-    /// a chain that is not a typed list of [`Link`]s.
-    pub(crate) struct Rebuild<M, F> {
-        make: M,
-        #[pin]
-        future: Option<F>,
-    }
-}
-
-#[cfg(feature = "alloc")]
-impl<M: Fn() -> F, F> Rebuild<M, F> {
-    pub(crate) fn new(make: M) -> Self {
-        Rebuild { make, future: None }
-    }
-}
-
-#[cfg(feature = "alloc")]
-impl<'a, C: ?Sized, S, M: Fn() -> F, F: Future<Output = Flow>> Walk<'a, C, S> for Rebuild<M, F> {
-    fn poll_walk(
-        self: Pin<&mut Self>,
-        _chain: &'a C,
-        call: &'a Call<S>,
-        cx: &mut Context<'_>,
-        _fresh: bool,
-    ) -> Poll<Flow> {
-        let mut this = self.project();
-        if this.future.is_none() {
-            this.future.set(Some((this.make)()));
-        }
-        match this.future.as_pin_mut() {
-            Some(future) => future.poll(cx),
-            // Cannot happen: the future was just built.
-            None => Poll::Ready(call.fail(Failure::internal("boxed walk lost"))),
-        }
-    }
-
-    fn rewind(self: Pin<&mut Self>) {
-        self.project().future.set(None);
-    }
 }
 
 /// Where the in-order walk over one link stands.
@@ -484,6 +443,48 @@ impl<H, F, G> LinkWalk<H, F, G> {
     }
 }
 
+impl<'a, S: 'a, I: 'a, R: 'a, H, F, G> Slots<'a, Link<I, R>, S> for LinkWalk<H, F, G>
+where
+    R: Chain<S>,
+    H: Fn(&'a Link<I, R>, &'a Call<S>) -> F,
+    F: Future<Output = Result<(), Failure>>,
+    G: Walk<'a, R, S>,
+{
+    fn start_at(self: Pin<&mut Self>, link: &'a Link<I, R>, call: &'a Call<S>, index: usize) {
+        let mut this = self.project();
+        if index == 0 {
+            this.head.set(Some((this.make_head)(link, call)));
+        } else {
+            this.rest.start_at(&link.1, call, index - 1);
+        }
+    }
+
+    fn poll_at(
+        self: Pin<&mut Self>,
+        call: &'a Call<S>,
+        index: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<Step> {
+        let mut this = self.project();
+        if index != 0 {
+            return this.rest.poll_at(call, index - 1, cx);
+        }
+        let Some(head) = this.head.as_mut().as_pin_mut() else {
+            let _ = call.fail(Failure::internal("interceptor lost"));
+            return Poll::Ready(Step::Failed);
+        };
+        let step = poll_step(head, cx, call);
+        if let Poll::Ready(Step::Done | Step::Failed) = step {
+            this.head.set(None);
+        }
+        step
+    }
+
+    fn is_live(&self, index: usize) -> bool {
+        if index == 0 { self.head.is_some() } else { self.rest.is_live(index - 1) }
+    }
+}
+
 impl<'a, S: 'a, I: 'a, R: 'a, H, F, G> Walk<'a, Link<I, R>, S> for LinkWalk<H, F, G>
 where
     R: Chain<S>,
@@ -520,7 +521,7 @@ where
 /// Polls an interceptor's future once and says what came of it; a failure is parked in the
 /// call, so that the common path never moves a whole `Failure` around.
 #[inline]
-fn poll_step<F: Future<Output = Result<(), Failure>>, S>(
+pub(crate) fn poll_step<F: Future<Output = Result<(), Failure>> + ?Sized, S>(
     future: Pin<&mut F>,
     cx: &mut Context<'_>,
     call: &Call<S>,
@@ -533,30 +534,6 @@ fn poll_step<F: Future<Output = Result<(), Failure>>, S>(
         }
         Poll::Pending if call.take_proceed_request() => Poll::Ready(Step::Proceed),
         Poll::Pending => Poll::Pending,
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The future of one interceptor of a [`Link`]: the link's own, or one further down.
-    ///
-    /// A plain enum rather than an `async` block: dispatching to the `i`-th interceptor then
-    /// costs one branch per link, not one state machine per link.
-    #[project = EitherProj]
-    enum Either<H, T> {
-        Head { #[pin] future: H },
-        Tail { #[pin] future: T },
-    }
-}
-
-impl<H: Future, T: Future<Output = H::Output>> Future for Either<H, T> {
-    type Output = H::Output;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            EitherProj::Head { future } => future.poll(cx),
-            EitherProj::Tail { future } => future.poll(cx),
-        }
     }
 }
 
@@ -612,8 +589,9 @@ impl<B, H, R: Concat<B>> Concat<B> for Link<H, R> {
 }
 
 /// What polling an interceptor once led to.
+#[doc(hidden)]
 #[derive(Clone, Copy)]
-enum Step {
+pub enum Step {
     /// It returned `Ok`.
     Done,
     /// It returned `Err`.
@@ -622,47 +600,91 @@ enum Step {
     Proceed,
 }
 
-/// One level of the driver: starts interceptors in execution order until none is left or the
-/// call is finished; runs `deeper` whenever the current one waits in `proceed`.
+/// Where the level driver stands: the interceptor it runs at the innermost level, if one is
+/// running (by registration index); every other started interceptor waits in `proceed`.
+#[derive(Default)]
+pub(crate) struct Levels {
+    current: Option<usize>,
+}
+
+/// The level driver: runs the interceptors of `slots` (registration indexes `base` and on) in
+/// execution order `order`, from the call's cursor, until none is left to start and none of
+/// them waits, or a failure leaves them.
 ///
-/// `start` starts the interceptor of a given index (registration order, the indexes `order`
-/// holds): for a whole pipeline it is `intercept_at`; for a boxed chain at the end of a merged
-/// pipeline it first takes away the typed links in front.
-#[expect(clippy::manual_async_fn, reason = "an async fn would copy its arguments")]
-pub(crate) fn run_level<S, T, I, D, F>(
-    start: T,
+/// An interceptor that proceeds stays in its slot, and the driver goes on one level deeper
+/// with the next. When a level ends, with `Ok` when nothing is left to start or with the
+/// failure that left it, the interceptor that waits innermost gets that outcome and is polled
+/// again; it is the live one that started last, since a deeper level always starts after the
+/// one around it. Recovering from a failure lets execution go on from the shared cursor,
+/// after the interceptor that failed.
+pub(crate) fn poll_levels<'a, C: ?Sized, S, W: Slots<'a, C, S>>(
+    mut slots: Pin<&mut W>,
+    levels: &mut Levels,
+    chain: &'a C,
     order: &[u8],
-    call: &Call<S>,
-    deeper: D,
-) -> impl Future<Output = Flow>
-where
-    T: Fn(usize) -> I,
-    I: Future<Output = Result<(), Failure>>,
-    D: Fn() -> F,
-    F: Future<Output = Flow>,
-{
-    // An `async` block that uses what it captured in place: the body of an `async fn` would
-    // keep a second copy of its arguments, at every level of the driver.
-    async move {
-        while let Some(position) = call.advance() {
-            let Some(&index) = order.get(position) else {
-                return call.fail(Failure::internal("execution order shorter than the pipeline"));
-            };
-            call.clear_proceed_request();
-            let mut interceptor = pin!(start(usize::from(index)));
-            loop {
-                let step = poll_fn(|cx| poll_step(interceptor.as_mut(), cx, call)).await;
-                match step {
-                    Step::Done => break,
-                    Step::Failed => return Err(Parked),
-                    Step::Proceed => {
-                        let downstream = deeper().await;
-                        call.deliver(downstream);
+    call: &'a Call<S>,
+    base: usize,
+    cx: &mut Context<'_>,
+) -> Poll<Flow> {
+    // How the innermost level ended, when it just did.
+    let mut ended = None;
+    loop {
+        let next = match (ended.take(), levels.current) {
+            (Some(flow), _) => Err(flow),
+            (None, Some(index)) => Ok(index),
+            (None, None) => match call.advance() {
+                None => Err(Ok(())),
+                Some(position) => match order.get(position).map(|&index| usize::from(index)) {
+                    Some(index) if index >= base => {
                         call.clear_proceed_request();
+                        slots.as_mut().start_at(chain, call, index - base);
+                        Ok(index)
                     }
+                    _ => {
+                        Err(call.fail(Failure::internal("execution order does not fit the chain")))
+                    }
+                },
+            },
+        };
+        let index = match next {
+            Ok(index) => index,
+            Err(flow) => match innermost_waiting(&*slots, order, call, base) {
+                Some(index) => {
+                    call.deliver(flow);
+                    call.clear_proceed_request();
+                    index
                 }
+                None => {
+                    levels.current = None;
+                    return Poll::Ready(flow);
+                }
+            },
+        };
+        levels.current = Some(index);
+        match slots.as_mut().poll_at(call, index - base, cx) {
+            Poll::Pending => return Poll::Pending,
+            // Done: the next interceptor starts at this level. Proceed: one level deeper.
+            Poll::Ready(Step::Done | Step::Proceed) => levels.current = None,
+            // The level ends with the failure, which is parked in the call.
+            Poll::Ready(Step::Failed) => {
+                levels.current = None;
+                ended = Some(Err(Parked));
             }
         }
-        Ok(())
     }
+}
+
+/// The interceptor of `slots` that waits innermost: the live one that started last.
+fn innermost_waiting<'a, C: ?Sized, S, W: Slots<'a, C, S>>(
+    slots: &W,
+    order: &[u8],
+    call: &Call<S>,
+    base: usize,
+) -> Option<usize> {
+    let started = order.get(..call.started()).unwrap_or(order);
+    started
+        .iter()
+        .rev()
+        .map(|&index| usize::from(index))
+        .find(|&index| index >= base && slots.is_live(index - base))
 }

@@ -9,9 +9,10 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::future::Future;
 use core::pin::Pin;
+use core::task::{Context, Poll};
 
 use super::call::{Call, Flow};
-use super::chain::{Chain, Concat, Interceptor, Rebuild, Walk, run_level};
+use super::chain::{Chain, Concat, Interceptor, Levels, Slots, Step, Walk, poll_levels, poll_step};
 use super::{Phase, Pipeline, PipelineError};
 use crate::failure::Failure;
 
@@ -49,49 +50,104 @@ impl<S> Chain<S> for DynChain<S> {
         self.interceptors.len()
     }
 
-    fn intercept_at<'a>(
-        &'a self,
-        index: usize,
-        call: &'a Call<S>,
-    ) -> impl Future<Output = Result<(), Failure>> {
-        match self.interceptors.get(index) {
-            Some(interceptor) => interceptor.intercept_boxed(call),
-            None => Box::pin(core::future::ready(Err(Failure::internal("no interceptor here")))),
-        }
-    }
-
-    fn drive<'a, R: Chain<S>>(
-        &'a self,
-        root: &'a R,
-        order: &'a [u8],
-        call: &'a Call<S>,
-    ) -> impl Future<Output = Flow> {
-        boxed_level(root, 0, order, call)
-    }
-
-    fn walk<'a>(&'a self, order: &'a [u8], call: &'a Call<S>) -> impl Walk<'a, Self, S> {
-        // Boxed interceptors cannot be walked as a typed chain; the level driver serves. A
-        // boxed chain is always the end of the pipeline (nothing can be merged after it but
-        // another boxed chain, which joins it), so its first interceptor's index is what the
-        // typed links before it leave.
-        let first = call.len().saturating_sub(self.len());
-        Rebuild::new(move || boxed_level(self, first, order, call))
+    fn walk<'a>(&'a self, order: &'a [u8], _call: &'a Call<S>) -> impl Walk<'a, Self, S> {
+        DynWalk { slots: DynSlots { slots: Vec::new() }, levels: Levels::default(), order }
     }
 }
 
-/// A level whose deeper levels are boxed: the depth is only known at run time. `root` holds
-/// the pipeline's interceptors from index `first` on.
-fn boxed_level<'a, S, R: Chain<S>>(
-    root: &'a R,
-    first: usize,
+/// A slot per boxed interceptor, allocated when the first one starts.
+struct DynSlots<'a> {
+    slots: Vec<Option<BoxedIntercept<'a>>>,
+}
+
+impl<'a, S> Slots<'a, DynChain<S>, S> for DynSlots<'a> {
+    fn start_at(self: Pin<&mut Self>, chain: &'a DynChain<S>, call: &'a Call<S>, index: usize) {
+        let this = self.get_mut();
+        if this.slots.is_empty() {
+            this.slots.resize_with(chain.len(), || None);
+        }
+        let future = match chain.interceptors.get(index) {
+            Some(interceptor) => interceptor.intercept_boxed(call),
+            None => Box::pin(core::future::ready(Err(Failure::internal("no interceptor here")))),
+        };
+        if let Some(slot) = this.slots.get_mut(index) {
+            *slot = Some(future);
+        }
+    }
+
+    fn poll_at(
+        self: Pin<&mut Self>,
+        call: &'a Call<S>,
+        index: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<Step> {
+        let Some(slot) = self.get_mut().slots.get_mut(index) else {
+            let _ = call.fail(Failure::internal("no interceptor here"));
+            return Poll::Ready(Step::Failed);
+        };
+        let Some(future) = slot.as_mut() else {
+            let _ = call.fail(Failure::internal("interceptor lost"));
+            return Poll::Ready(Step::Failed);
+        };
+        let step = poll_step(future.as_mut(), cx, call);
+        if let Poll::Ready(Step::Done | Step::Failed) = step {
+            *slot = None;
+        }
+        step
+    }
+
+    fn is_live(&self, index: usize) -> bool {
+        self.slots.get(index).is_some_and(Option::is_some)
+    }
+}
+
+/// The walk over a boxed chain: its slots, run by the level driver from the call's cursor. A
+/// boxed chain is always the end of the pipeline (nothing can be merged after it but another
+/// boxed chain, which joins it), so its first interceptor's index is what the typed links
+/// before it leave.
+struct DynWalk<'a> {
+    slots: DynSlots<'a>,
+    levels: Levels,
     order: &'a [u8],
-    call: &'a Call<S>,
-) -> Pin<Box<dyn Future<Output = Flow> + 'a>> {
-    // An index before `first` belongs to none of `root`'s interceptors: asking past its end
-    // gets the chain's own "no interceptor" failure.
-    let start =
-        move |index: usize| root.intercept_at(index.checked_sub(first).unwrap_or(usize::MAX), call);
-    Box::pin(run_level(start, order, call, move || boxed_level(root, first, order, call)))
+}
+
+impl<'a, S> Slots<'a, DynChain<S>, S> for DynWalk<'a> {
+    fn start_at(self: Pin<&mut Self>, chain: &'a DynChain<S>, call: &'a Call<S>, index: usize) {
+        Pin::new(&mut self.get_mut().slots).start_at(chain, call, index);
+    }
+
+    fn poll_at(
+        self: Pin<&mut Self>,
+        call: &'a Call<S>,
+        index: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<Step> {
+        Pin::new(&mut self.get_mut().slots).poll_at(call, index, cx)
+    }
+
+    fn is_live(&self, index: usize) -> bool {
+        Slots::<DynChain<S>, S>::is_live(&self.slots, index)
+    }
+}
+
+impl<'a, S> Walk<'a, DynChain<S>, S> for DynWalk<'a> {
+    fn poll_walk(
+        self: Pin<&mut Self>,
+        chain: &'a DynChain<S>,
+        call: &'a Call<S>,
+        cx: &mut Context<'_>,
+        _fresh: bool,
+    ) -> Poll<Flow> {
+        let this = self.get_mut();
+        let base = call.len().saturating_sub(chain.len());
+        poll_levels(Pin::new(&mut this.slots), &mut this.levels, chain, this.order, call, base, cx)
+    }
+
+    fn rewind(self: Pin<&mut Self>) {
+        let this = self.get_mut();
+        this.slots.slots.iter_mut().for_each(|slot| *slot = None);
+        this.levels = Levels::default();
+    }
 }
 
 impl<S> Concat<DynChain<S>> for DynChain<S> {

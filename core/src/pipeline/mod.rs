@@ -334,10 +334,11 @@ impl<S, C: Chain<S>> Pipeline<S, C> {
         // and every move of the future (into the caller's state, for one) copies both.
         let call = Call::new(subject, self.layout.order.len());
         async move {
+            let (links, order) = (&self.chain, &self.layout.order[..]);
             let result = if self.layout.in_order {
-                chain::in_order(&self.chain, &self.layout.order, &call).await
+                chain::in_order(links, order, &call).await
             } else {
-                self.chain.drive(&self.chain, &self.layout.order, &call).await
+                chain::by_levels(links, order, &call).await
             };
             match result {
                 Ok(()) => Ok(call.into_subject()),
