@@ -70,7 +70,7 @@ impl Writer<'_> {
             per_event.map_or(NOT_MEASURED.to_owned(), |ns| format!("{ns:.2} ns")),
         );
         const WHY: &str = "Profile of the evening of 2026-12-04 (`docs/benchmarks-pipeline.md`, \
-             callgrind): 114 instructions per event against 43 for the hand-written chain; \
+             callgrind): 113 instructions per event against 43 for the hand-written chain; \
              12 per interceptor, of which the claim of the shared cursor and the proceed flag \
              are what Ktor's semantics cost at run time and the rest is the interceptor's \
              future kept in the execution's memory, which the hand-written chain inlines \

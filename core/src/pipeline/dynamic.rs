@@ -2,8 +2,8 @@
 //! only learn their interceptors while running.
 //!
 //! A [`DynChain`] holds boxed interceptors. It pays for its flexibility with one allocation per
-//! interceptor run and one per nesting level; the typed chains of the parent module allocate
-//! nothing.
+//! interceptor run and one per execution for its slots; the typed chains of the parent module
+//! allocate nothing.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
