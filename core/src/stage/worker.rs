@@ -4,9 +4,9 @@
 //! It owns the order of a graceful stop (refuse input, drain, cancel at the deadline, hand back
 //! the rest) and the per-worker [`StopReport`]. The host spawns the futures `run` returns.
 
-use core::future::{Future, poll_fn};
+use core::future::Future;
 use core::pin::{Pin, pin};
-use core::task::Poll;
+use core::task::{Context, Poll};
 use core::time::Duration;
 
 use crate::queue::QueueMutex;
@@ -224,28 +224,42 @@ struct Deadline<D> {
     fired: bool,
 }
 
-/// Polls `work` first, then the deadline; `None` if the deadline has fired.
-///
-/// Work is polled first so that a drain that can make progress does, even when the deadline
-/// is also ready.
-async fn race<F, D>(work: F, deadline: &mut Deadline<Pin<&mut D>>) -> Option<F::Output>
-where
-    F: Future,
-    D: Future<Output = ()>,
-{
-    if deadline.fired {
-        return None;
+pin_project_lite::pin_project! {
+    /// Polls `work` first, then the deadline; `None` if the deadline has fired.
+    ///
+    /// Work is polled first so that a drain that can make progress does, even when the deadline
+    /// is also ready. A future of its own rather than an `async fn`, which would hold `work`
+    /// twice (as its argument and pinned in a local), and `work` is the handler's future, the
+    /// largest thing a worker holds.
+    struct Race<'d, F, S> {
+        #[pin]
+        work: F,
+        deadline: &'d mut Deadline<S>,
     }
-    let mut work = pin!(work);
-    poll_fn(|cx| {
-        if let Poll::Ready(value) = work.as_mut().poll(cx) {
+}
+
+fn race<F: Future, S: Future<Output = ()> + Unpin>(
+    work: F,
+    deadline: &mut Deadline<S>,
+) -> Race<'_, F, S> {
+    Race { work, deadline }
+}
+
+impl<F: Future, S: Future<Output = ()> + Unpin> Future for Race<'_, F, S> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if this.deadline.fired {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(value) = this.work.poll(cx) {
             return Poll::Ready(Some(value));
         }
-        if deadline.sleep.as_mut().poll(cx).is_ready() {
-            deadline.fired = true;
+        if Pin::new(&mut this.deadline.sleep).poll(cx).is_ready() {
+            this.deadline.fired = true;
             return Poll::Ready(None);
         }
         Poll::Pending
-    })
-    .await
+    }
 }
