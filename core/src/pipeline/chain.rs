@@ -605,6 +605,9 @@ pub enum Step {
 #[derive(Default)]
 pub(crate) struct Levels {
     current: Option<usize>,
+    /// How many interceptors wait in `proceed`: when none does, a level that ends is the last,
+    /// and no search for the innermost one is needed.
+    waiting: usize,
 }
 
 /// The level driver: runs the interceptors of `slots` (registration indexes `base` and on) in
@@ -648,8 +651,9 @@ pub(crate) fn poll_levels<'a, C: ?Sized, S, W: Slots<'a, C, S>>(
         };
         let index = match next {
             Ok(index) => index,
-            Err(flow) => match innermost_waiting(&*slots, order, call, base) {
+            Err(flow) => match innermost_waiting(&*slots, levels, order, call, base) {
                 Some(index) => {
+                    levels.waiting -= 1;
                     call.deliver(flow);
                     call.clear_proceed_request();
                     index
@@ -663,8 +667,13 @@ pub(crate) fn poll_levels<'a, C: ?Sized, S, W: Slots<'a, C, S>>(
         levels.current = Some(index);
         match slots.as_mut().poll_at(call, index - base, cx) {
             Poll::Pending => return Poll::Pending,
-            // Done: the next interceptor starts at this level. Proceed: one level deeper.
-            Poll::Ready(Step::Done | Step::Proceed) => levels.current = None,
+            // The next interceptor starts at this level.
+            Poll::Ready(Step::Done) => levels.current = None,
+            // The next interceptor starts one level deeper.
+            Poll::Ready(Step::Proceed) => {
+                levels.current = None;
+                levels.waiting += 1;
+            }
             // The level ends with the failure, which is parked in the call.
             Poll::Ready(Step::Failed) => {
                 levels.current = None;
@@ -677,10 +686,14 @@ pub(crate) fn poll_levels<'a, C: ?Sized, S, W: Slots<'a, C, S>>(
 /// The interceptor of `slots` that waits innermost: the live one that started last.
 fn innermost_waiting<'a, C: ?Sized, S, W: Slots<'a, C, S>>(
     slots: &W,
+    levels: &Levels,
     order: &[u8],
     call: &Call<S>,
     base: usize,
 ) -> Option<usize> {
+    if levels.waiting == 0 {
+        return None;
+    }
     let started = order.get(..call.started()).unwrap_or(order);
     started
         .iter()
