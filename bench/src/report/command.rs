@@ -88,7 +88,10 @@ impl Writer<'_> {
         const WHY: &str = "Profile of 2026-12-03 (`docs/benchmarks-cli.md`, callgrind): the one \
              stage thread is the bottleneck, ≈ 6.7 K instructions per line, a third each in \
              the JSON scan, the pipeline driver with moving the event by value, and the rest \
-             (output splice, queue, counters); one worker keeps the output in input order.";
+             (output splice, queue, counters); one worker keeps the output in input order. \
+             The quick mode's single run moves with the machine's load: three reports on the \
+             night of 2026-12-04 gave 0.83-1.42 M/s in memory, direct runs of the same binary \
+             1.32-1.53 M/s (`docs/benchmarks-cli.md`).";
         let goals = [
             ("in memory: at least 1 M events/s", memory, 1e6),
             ("durable: at least 200 K events/s", durable, 200e3),
