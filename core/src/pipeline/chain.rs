@@ -465,19 +465,11 @@ where
         index: usize,
         cx: &mut Context<'_>,
     ) -> Poll<Step> {
-        let mut this = self.project();
+        let this = self.project();
         if index != 0 {
             return this.rest.poll_at(call, index - 1, cx);
         }
-        let Some(head) = this.head.as_mut().as_pin_mut() else {
-            let _ = call.fail(Failure::internal("interceptor lost"));
-            return Poll::Ready(Step::Failed);
-        };
-        let step = poll_step(head, cx, call);
-        if let Poll::Ready(Step::Done | Step::Failed) = step {
-            this.head.set(None);
-        }
-        step
+        poll_slot(this.head, cx, call)
     }
 
     fn is_live(&self, index: usize) -> bool {
@@ -521,7 +513,7 @@ where
 /// Polls an interceptor's future once and says what came of it; a failure is parked in the
 /// call, so that the common path never moves a whole `Failure` around.
 #[inline]
-pub(crate) fn poll_step<F: Future<Output = Result<(), Failure>> + ?Sized, S>(
+fn poll_step<F: Future<Output = Result<(), Failure>>, S>(
     future: Pin<&mut F>,
     cx: &mut Context<'_>,
     call: &Call<S>,
@@ -535,6 +527,25 @@ pub(crate) fn poll_step<F: Future<Output = Result<(), Failure>> + ?Sized, S>(
         Poll::Pending if call.take_proceed_request() => Poll::Ready(Step::Proceed),
         Poll::Pending => Poll::Pending,
     }
+}
+
+/// Polls the interceptor in a level-driver slot once ([`poll_step`]) and empties the slot when
+/// the interceptor returns, so that only waiting or running interceptors are live.
+pub(crate) fn poll_slot<F: Future<Output = Result<(), Failure>>, S>(
+    mut slot: Pin<&mut Option<F>>,
+    cx: &mut Context<'_>,
+    call: &Call<S>,
+) -> Poll<Step> {
+    let Some(future) = slot.as_mut().as_pin_mut() else {
+        // Cannot happen: the driver polls only slots it started and that have not returned.
+        let _ = call.fail(Failure::internal("interceptor lost"));
+        return Poll::Ready(Step::Failed);
+    };
+    let step = poll_step(future, cx, call);
+    if let Poll::Ready(Step::Done | Step::Failed) = step {
+        slot.set(None);
+    }
+    step
 }
 
 /// Adds one interceptor at the end of a chain; [`Pipeline::intercept`](super::Pipeline::intercept)

@@ -12,7 +12,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use super::call::{Call, Flow};
-use super::chain::{Chain, Concat, Interceptor, Levels, Slots, Step, Walk, poll_levels, poll_step};
+use super::chain::{Chain, Concat, Interceptor, Levels, Slots, Step, Walk, poll_levels, poll_slot};
 use super::{Phase, Pipeline, PipelineError};
 use crate::failure::Failure;
 
@@ -66,12 +66,11 @@ impl<'a, S> Slots<'a, DynChain<S>, S> for DynSlots<'a> {
         if this.slots.is_empty() {
             this.slots.resize_with(chain.len(), || None);
         }
-        let future = match chain.interceptors.get(index) {
-            Some(interceptor) => interceptor.intercept_boxed(call),
-            None => Box::pin(core::future::ready(Err(Failure::internal("no interceptor here")))),
-        };
-        if let Some(slot) = this.slots.get_mut(index) {
-            *slot = Some(future);
+        // An index past the chain leaves no slot started, which `poll_at` reports.
+        if let (Some(interceptor), Some(slot)) =
+            (chain.interceptors.get(index), this.slots.get_mut(index))
+        {
+            *slot = Some(interceptor.intercept_boxed(call));
         }
     }
 
@@ -85,15 +84,8 @@ impl<'a, S> Slots<'a, DynChain<S>, S> for DynSlots<'a> {
             let _ = call.fail(Failure::internal("no interceptor here"));
             return Poll::Ready(Step::Failed);
         };
-        let Some(future) = slot.as_mut() else {
-            let _ = call.fail(Failure::internal("interceptor lost"));
-            return Poll::Ready(Step::Failed);
-        };
-        let step = poll_step(future.as_mut(), cx, call);
-        if let Poll::Ready(Step::Done | Step::Failed) = step {
-            *slot = None;
-        }
-        step
+        // A boxed future is `Unpin`: its slot can be pinned where it is.
+        poll_slot(Pin::new(slot), cx, call)
     }
 
     fn is_live(&self, index: usize) -> bool {
